@@ -1,0 +1,614 @@
+"""A vanilla character-level RNN in NumPy, trained with AdaGrad (KTH DD2424, Assignment 4).
+
+The model, with K distinct characters and m hidden units::
+
+    a_t = W h_{t-1} + U x_t + b        W: (m, m)  U: (m, K)  b: (m,)
+    h_t = tanh(a_t)
+    o_t = V h_t + c                    V: (K, m)  c: (K,)
+    p_t = softmax(o_t)
+    L   = sum_t -log p_t[y_t]          y_t = x_{t+1}, the next character
+
+Characters are int indices into the sorted vocabulary; ``x_t`` as a one-hot vector
+is only ever used as "column x_t of U".  Everything is computed in the dtype of the
+parameters (float64 by default), so complex-step gradients run through the very same
+code.
+
+Sections: corpus · model · gradients and their checks · optimiser · training · synthesis.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+BOOK_PATH = ROOT / "data" / "goblet_book.txt"
+CORPUS_ENV = "RNN_CORPUS"
+DEFAULT_SEED = 0
+
+
+def as_generator(rng=None):
+    """A numpy Generator from a Generator, an int seed, or None (seed DEFAULT_SEED: runs are
+    reproducible unless you ask otherwise).  The global RNG is never used."""
+    if rng is None:
+        rng = DEFAULT_SEED
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, not {rng!r}")
+
+
+# ----------------------------------------------------------------------------- corpus
+
+
+def read_text(path) -> str:
+    """The text of a UTF-8 file, with line endings made uniform.
+
+    A leading UTF-8 byte-order mark is dropped, and Windows (CRLF) and old Mac (CR) line
+    endings become "\\n", so the same text gives the same vocabulary whatever system saved
+    it (the course's goblet_book.txt has CRLF endings: 1,107,542 characters, K = 80, after
+    this).  Raises FileNotFoundError, IsADirectoryError, or ValueError (empty file, bytes
+    that are not UTF-8, with the byte offset), each naming the file and the fix.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(
+            f"{p} is a directory, not a text file: pass the path of a UTF-8 text file, "
+            f"e.g. {p / 'goblet_book.txt'}")
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"no such file: {p}. Check the path, or call load_corpus() with no path to use "
+            f"data/goblet_book.txt (or the offline default corpus)") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{p} is not UTF-8 text: byte 0x{raw[err.start]:02x} at offset {err.start} "
+            f"({err.reason}). Re-save the file as UTF-8, e.g. "
+            f"`iconv -f latin1 -t utf-8 in.txt > out.txt`") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text:
+        raise ValueError(f"{p} is empty: the corpus needs some text to learn from")
+    return text
+
+
+def python_docs_text() -> str:
+    """The offline default corpus: Python's own reference documentation (pydoc_data.topics,
+    shipped with every CPython), topics in sorted order; about 465,000 characters."""
+    from pydoc_data.topics import topics
+    return "".join(topics[name] for name in sorted(topics))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Corpus:
+    """A text, its vocabulary, and the whole text encoded once.
+
+    text: str;  chars: the K distinct characters, sorted;  char_to_ind / ind_to_char: the
+    two maps;  data: (len(text),) int indices;  source: what was loaded, for display.
+    """
+
+    text: str
+    source: str
+    chars: tuple
+    char_to_ind: dict
+    ind_to_char: dict
+    data: np.ndarray
+    _lookup: np.ndarray  # code point -> index, -1 where the character is not in chars
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "text"):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, not {type(text).__name__}")
+        if not text:
+            raise ValueError(f"the corpus from {source} is empty: it needs some text to learn from")
+        chars = tuple(sorted(set(text)))
+        lookup = np.full(ord(chars[-1]) + 1, -1, dtype=np.intp)
+        lookup[[ord(ch) for ch in chars]] = np.arange(len(chars))
+        corpus = cls(text=text, source=source, chars=chars,
+                     char_to_ind={ch: i for i, ch in enumerate(chars)},
+                     ind_to_char=dict(enumerate(chars)),
+                     data=np.empty(0, dtype=np.intp), _lookup=lookup)
+        object.__setattr__(corpus, "data", corpus.encode(text))
+        corpus.data.flags.writeable = False
+        return corpus
+
+    @property
+    def K(self) -> int:
+        return len(self.chars)
+
+    def __len__(self):
+        return len(self.text)
+
+    def __repr__(self):
+        return f"Corpus({self.source}: {len(self.text):,} characters, K = {self.K})"
+
+    def encode(self, s: str) -> np.ndarray:
+        """(len(s),) int indices of the characters of s.  A character outside the vocabulary
+        raises ValueError naming it and its position."""
+        codes = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        known = codes < len(self._lookup)
+        indices = np.where(known, self._lookup[np.where(known, codes, 0)], -1)
+        bad = np.flatnonzero(indices < 0)
+        if bad.size:
+            pos = int(bad[0])
+            raise ValueError(
+                f"character {s[pos]!r} (U+{ord(s[pos]):04X}) at position {pos} is not in the "
+                f"vocabulary of {self.source} (K = {self.K}): use only characters of the "
+                f"training text ({bad.size} unknown in all)")
+        return indices
+
+    def decode(self, indices) -> str:
+        """The text of an int index sequence (any iterable of ints in [0, K))."""
+        indices = np.asarray(indices)
+        if indices.size == 0:
+            return ""
+        if not np.issubdtype(indices.dtype, np.integer):
+            raise TypeError(f"indices must be integers, not {indices.dtype}")
+        if indices.min() < 0 or indices.max() >= self.K:
+            raise ValueError(f"indices must lie in [0, {self.K}); got {indices.min()}..{indices.max()}")
+        return "".join(self.chars[i] for i in indices.ravel().tolist())
+
+
+def _display_path(path: Path) -> str:
+    """The path relative to the project when it lies inside it, so reports show no home folders."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load_corpus(path=None) -> Corpus:
+    """The training text.
+
+    path given: that UTF-8 file.  path None: the file named by $RNN_CORPUS if set; else
+    data/goblet_book.txt if present; else the offline default, Python's reference
+    documentation, with one printed line saying how to use the book instead.  See
+    read_text for line endings, the byte-order mark and the errors raised.
+    """
+    if path is None:
+        path = os.environ.get(CORPUS_ENV) or (BOOK_PATH if BOOK_PATH.is_file() else None)
+    if path is None:
+        print(f"data/goblet_book.txt not found: using the offline default corpus, Python's "
+              f"reference documentation. To train on the book, copy goblet_book.txt into "
+              f"{_display_path(BOOK_PATH.parent)}/ (or set {CORPUS_ENV} to a text file).")
+        return Corpus.from_text(python_docs_text(), source="Python reference documentation (pydoc_data)")
+    return Corpus.from_text(read_text(path), source=_display_path(path))
+
+
+# ----------------------------------------------------------------------------- model
+
+
+class Params(Mapping):
+    """b (m,), c (K,), U (m, K), W (m, m), V (K, m): the parameters, or their gradients.
+
+    The five arrays are views into one flat vector, `theta`, so that clipping, AdaGrad and
+    copying are each one operation on all of them.  Read them as p.W or p["W"]; change them
+    in place (p.W[...] = ...), never by rebinding.  A Mapping of the names b, c, U, W, V.
+    """
+
+    def __init__(self, m: int, K: int, dtype=np.float64):
+        self.m, self.K = _positive_int(m, "m"), _positive_int(K, "K")
+        shapes = {"b": (m,), "c": (K,), "U": (m, K), "W": (m, m), "V": (K, m)}
+        self.theta = np.zeros(sum(math.prod(shape) for shape in shapes.values()), dtype=dtype)
+        self._arrays, start = {}, 0
+        for name, shape in shapes.items():
+            size = math.prod(shape)
+            self._arrays[name] = self.theta[start:start + size].reshape(shape)
+            start += size
+
+    @classmethod
+    def from_arrays(cls, b, c, U, W, V):
+        """Params holding copies of the given arrays, whose shapes must agree with U's (m, K)."""
+        arrays = {name: np.asarray(a) for name, a in zip("bcUWV", (b, c, U, W, V))}
+        if arrays["U"].ndim != 2:
+            raise ValueError(f"U must be a 2-D (m, K) array, not of shape {arrays['U'].shape}")
+        params = cls(*arrays["U"].shape, dtype=np.result_type(*arrays.values()))
+        for name, a in arrays.items():
+            if a.shape != params[name].shape:
+                raise ValueError(f"{name} has shape {a.shape}; with U of shape {arrays['U'].shape} "
+                                 f"it must be {params[name].shape}")
+            params[name][...] = a
+        return params
+
+    b = property(lambda self: self._arrays["b"], doc="(m,) hidden bias")
+    c = property(lambda self: self._arrays["c"], doc="(K,) output bias")
+    U = property(lambda self: self._arrays["U"], doc="(m, K) input-to-hidden weights")
+    W = property(lambda self: self._arrays["W"], doc="(m, m) hidden-to-hidden weights")
+    V = property(lambda self: self._arrays["V"], doc="(K, m) hidden-to-output weights")
+
+    def __getitem__(self, name):
+        return self._arrays[name]
+
+    def __iter__(self):
+        return iter(self._arrays)
+
+    def __len__(self):
+        return len(self._arrays)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(m={self.m}, K={self.K}, dtype={self.dtype})"
+
+    @property
+    def dtype(self):
+        return self.theta.dtype
+
+    def astype(self, dtype):
+        """A copy with every array in dtype (e.g. complex128 for complex-step checks)."""
+        other = type(self)(self.m, self.K, dtype)
+        other.theta[...] = self.theta
+        return other
+
+    def copy(self):
+        return self.astype(self.dtype)
+
+    def assign(self, other: "Params") -> None:
+        """Copy other's values into these arrays."""
+        np.copyto(self.theta, other.theta)
+
+
+class RNN(Params):
+    """The network's parameters; see Params for their layout."""
+
+    @classmethod
+    def init(cls, K: int, m: int = 100, sigma: float = 0.01, rng=None, dtype=np.float64) -> "RNN":
+        """b, c zero; U, W, V ~ N(0, sigma^2), drawn in that order from rng."""
+        rnn = cls(_positive_int(m, "m"), _positive_int(K, "K"), dtype)
+        if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"sigma must be a finite number >= 0, not {sigma!r}")
+        rng = as_generator(rng)
+        for name in ("U", "W", "V"):
+            rnn[name][...] = rng.normal(0.0, sigma, rnn[name].shape)
+        return rnn
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def hidden_states(rnn: RNN, x, h0) -> np.ndarray:
+    """H: (n+1, m), H[0] = h0 and H[t] = h_t = tanh(W h_{t-1} + U x_t + b) for x: (n,) int indices.
+
+    U x_t + b for every t is one gather of U's columns; only the recurrence is a loop.
+    """
+    W = rnn.W
+    A = rnn.U.T[x] + rnn.b                      # (n, m): row t-1 is U x_t + b
+    H = np.empty((len(x) + 1, rnn.m), dtype=np.result_type(A, h0))
+    H[0] = h0
+    h = H[0]
+    for a_t, h_t in zip(A, H[1:]):
+        h = np.tanh(W.dot(h) + a_t, out=h_t)
+    return H
+
+
+def softmax(O: np.ndarray) -> np.ndarray:
+    """P: softmax of each row of O (n, K); the row's largest real part is subtracted first."""
+    E = np.exp(O - O.real.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
+
+
+def probabilities(rnn: RNN, H: np.ndarray) -> np.ndarray:
+    """P: (n, K), row t-1 is p_t = softmax(V h_t + c), for H from hidden_states."""
+    return softmax(H[1:] @ rnn.V.T + rnn.c)
+
+
+def cross_entropy(P: np.ndarray, y) -> float:
+    """sum_t -log p_t[y_t] for P: (n, K) and y: (n,) int indices."""
+    return -np.log(P[np.arange(len(y)), y]).sum()
+
+
+def loss(rnn: RNN, x, y, h0):
+    """The loss of one sequence: x, y (n,) int indices (y_t = x_{t+1}), h0 (m,)."""
+    x, y = _check_sequence(rnn, x, y, h0)
+    return cross_entropy(probabilities(rnn, hidden_states(rnn, x, h0)), y).item()
+
+
+def _check_sequence(rnn, x, y, h0):
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+        raise ValueError(f"x and y must be non-empty 1-D index arrays of one length; "
+                         f"got shapes {x.shape} and {y.shape}")
+    if np.shape(h0) != (rnn.m,):
+        raise ValueError(f"h0 must have shape ({rnn.m},), not {np.shape(h0)}")
+    return x, y
+
+
+# ----------------------------------------------------------------------------- gradients and their checks
+
+
+def loss_and_gradients(rnn: RNN, x, y, h0):
+    """The loss of one sequence, its gradients, and the last hidden state.
+
+    x, y: (n,) int indices, y_t = x_{t+1};  h0: (m,).
+    Returns (loss, grads, h_n) with grads a Params of b, c, U, W, V (unclipped).
+    """
+    x, y = _check_sequence(rnn, x, y, h0)
+    n = len(x)
+    H = hidden_states(rnn, x, h0)               # (n+1, m)
+    P = probabilities(rnn, H)                   # (n, K)
+    L = cross_entropy(P, y)
+
+    G = P                                       # dL/do_t = p_t - onehot(y_t), (n, K)
+    G[np.arange(n), y] -= 1
+    dH_out = G @ rnn.V                          # V^T (dL/do_t): (n, m)
+    tanh_prime = 1 - H[1:] ** 2                 # dh_t/da_t, (n, m)
+    W = rnn.W
+    dA = np.empty_like(dH_out)                  # dL/da_t, (n, m)
+    da = np.zeros(rnn.m, dtype=dA.dtype)        # dL/da_{n+1} = 0
+    for dh_t, tanh_prime_t, da_t in zip(dH_out[::-1], tanh_prime[::-1], dA[::-1]):
+        # dL/da_t = (V^T dL/do_t + W^T dL/da_{t+1}) * tanh'(a_t), from t = n down to 1
+        da = np.multiply(dh_t + da.dot(W), tanh_prime_t, out=da_t)
+
+    X = np.zeros((n, rnn.K), dtype=dA.dtype)    # the one-hot inputs, for dU = sum_t dA_t x_t^T
+    X[np.arange(n), x] = 1
+    grads = Params(rnn.m, rnn.K, dtype=dA.dtype)
+    np.sum(dA, axis=0, out=grads.b)
+    np.sum(G, axis=0, out=grads.c)
+    np.dot(dA.T, X, out=grads.U)
+    np.dot(dA.T, H[:-1], out=grads.W)
+    np.dot(G.T, H[1:], out=grads.V)
+    return L.item(), grads, H[-1].copy()
+
+
+def numerical_gradients(rnn: RNN, x, y, h0, delta: float = 1e-4, dtype=np.longdouble) -> Params:
+    """Centred differences (L(θ+δ) − L(θ−δ)) / 2δ for every entry of b, c, U, W, V.
+
+    The loss is evaluated in `dtype`.  In float64 a loss near 100 carries a rounding error
+    near 1e-14, which the division by 2δ turns into an absolute error near 1e-10: enough to
+    dominate the relative error of the many tiny entries.  The default, long double (80-bit
+    extended precision on x86), puts that floor 2,000 times lower, so the estimate's error
+    is the O(δ²) truncation; pass dtype=np.float64 for the plain float64 estimate.
+    Returns a float64 Params.
+    """
+    rnn = rnn.astype(dtype)
+    h0 = np.asarray(h0, dtype=dtype)
+    grads = Params(rnn.m, rnn.K)
+    for name, theta in rnn.items():
+        g = grads[name]
+        for i in np.ndindex(theta.shape):
+            old = theta[i]
+            theta[i] = old + delta
+            up = loss(rnn, x, y, h0)
+            theta[i] = old - delta
+            down = loss(rnn, x, y, h0)
+            theta[i] = old
+            g[i] = (up - down) / (2 * delta)
+    return grads
+
+
+def complex_step_gradients(rnn: RNN, x, y, h0, eps: float = 1e-30) -> Params:
+    """Im L(θ + iε) / ε for every entry: a derivative with no subtraction, so no rounding floor."""
+    z = rnn.astype(np.complex128)
+    h0 = np.asarray(h0, dtype=np.complex128)
+    grads = Params(rnn.m, rnn.K)
+    for name, theta in z.items():
+        g = grads[name]
+        for i in np.ndindex(theta.shape):
+            old = theta[i]
+            theta[i] = old + 1j * eps
+            g[i] = loss(z, x, y, h0).imag / eps
+            theta[i] = old
+    return grads
+
+
+def relative_error(a, b) -> float:
+    """max over entries of |a − b| / max(1e-8, |a| + |b|): the assignment's measure."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+# ----------------------------------------------------------------------------- optimiser
+
+
+@dataclass(eq=False)
+class AdaGrad:
+    """G += g²;  θ -= η g / sqrt(G + ε), elementwise over all parameters at once.
+
+    G, the running sum of squared gradients (laid out like Params.theta), is the
+    optimiser's whole state; it starts at zero on the first step."""
+
+    eta: float = 0.1
+    eps: float = 1e-8
+    G: np.ndarray | None = None
+
+    def step(self, rnn: Params, grads: Params) -> None:
+        """Update rnn's parameters in place."""
+        theta, g = rnn.theta, grads.theta
+        if self.G is None:
+            self.G = np.zeros_like(theta)
+        G, tmp = self.G, np.empty_like(g)     # explicit temporaries: a large expression here is 5x slower
+        G += np.square(g, out=tmp)
+        np.sqrt(np.add(G, self.eps, out=tmp), out=tmp)
+        theta -= np.multiply(np.divide(g, tmp, out=tmp), self.eta, out=tmp)
+
+
+def clip_gradients(grads: Params, limit: float = 5.0) -> Params:
+    """Clip every gradient entry to [-limit, limit], in place."""
+    np.clip(grads.theta, -limit, limit, out=grads.theta)
+    return grads
+
+
+# ----------------------------------------------------------------------------- training
+
+
+@dataclass(eq=False)
+class History:
+    """What train records.
+
+    smooth_loss: (updates,) the smooth loss after each update's loss, update 0 first;
+    samples: {update: text}; best: a copy of the RNN at the lowest smooth loss (the
+    parameters that gave that loss), with best_loss and best_update;
+    updates_per_epoch: where the epochs start.
+    """
+
+    smooth_loss: np.ndarray
+    samples: dict
+    best: RNN
+    best_loss: float
+    best_update: int
+    updates_per_epoch: int
+    seq_length: int
+
+    @property
+    def updates(self) -> int:
+        return len(self.smooth_loss)
+
+
+def updates_per_epoch(n_chars: int, seq_length: int) -> int:
+    """Sequences start at e = 0, s, 2s, ... while e + s + 1 <= n_chars: (n_chars − 1) // s."""
+    return (n_chars - 1) // seq_length
+
+
+def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
+          eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
+          progress: bool = True) -> History:
+    """Train rnn in place with AdaGrad on corpus; return the History.
+
+    Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
+    Each update takes the next seq_length characters x and their successors y, carries h
+    over from the previous sequence (zeros at the start of each epoch), clips the gradients
+    to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
+    None for never) a `sample_length`-character sample is drawn from the current h and input
+    character with rng.  A non-finite loss raises FloatingPointError naming the update, with
+    the history so far as its `.history`; rnn keeps the last good parameters.
+    """
+    seq_length = _positive_int(seq_length, "seq_length")
+    if not (isinstance(eta, numbers.Real) and math.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be a positive finite number, not {eta!r}")
+    if epochs is None and updates is None:
+        raise ValueError("give epochs=N or updates=N (or both: training stops at whichever comes first)")
+    if rnn.K != corpus.K:
+        raise ValueError(f"the RNN has K = {rnn.K} outputs but the corpus has K = {corpus.K} "
+                         f"characters: make it with RNN.init(corpus.K, ...)")
+    if len(corpus.data) < seq_length + 1:
+        raise ValueError(f"the corpus ({corpus.source}) has {len(corpus.data)} characters, fewer "
+                         f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
+                         f"shorter seq_length")
+    per_epoch = updates_per_epoch(len(corpus.data), seq_length)
+    total = min(per_epoch * _positive_int(epochs, "epochs") if epochs is not None else math.inf,
+                _positive_int(updates, "updates") if updates is not None else math.inf)
+    if sample_every is not None:
+        sample_every = _positive_int(sample_every, "sample_every")
+    sample_length = _positive_int(sample_length, "sample_length")
+    rng = as_generator(rng)
+
+    data = corpus.data
+    optimiser = AdaGrad(eta=eta)
+    smooth_loss = np.empty(total)
+    history = History(smooth_loss=smooth_loss, samples={}, best=rnn.copy(), best_loss=math.inf,
+                      best_update=0, updates_per_epoch=per_epoch, seq_length=seq_length)
+    bar = _progress_bar(total, progress)
+    smooth = None
+    try:
+        for update in range(total):
+            e = (update % per_epoch) * seq_length
+            if e == 0:
+                h = np.zeros(rnn.m, dtype=rnn.dtype)
+            x, y = data[e:e + seq_length], data[e + 1:e + seq_length + 1]
+            L, grads, h_next = loss_and_gradients(rnn, x, y, h)
+            if not math.isfinite(L):
+                history.smooth_loss = smooth_loss[:update]
+                err = FloatingPointError(
+                    f"the loss at update {update} is {L}: training stopped, and the parameters "
+                    f"are those before it. Try a smaller eta (now {eta}) or check the input")
+                err.history = history
+                raise err
+            smooth = L if smooth is None else 0.999 * smooth + 0.001 * L
+            smooth_loss[update] = smooth
+            if smooth < history.best_loss:
+                history.best.assign(rnn)
+                history.best_loss, history.best_update = smooth, update
+            if sample_every is not None and update % sample_every == 0:
+                history.samples[update] = corpus.decode(synthesize(rnn, h, x[0], sample_length, rng=rng))
+            optimiser.step(rnn, clip_gradients(grads))
+            h = h_next
+            if bar is not None and (update % 100 == 99 or update == total - 1):
+                bar.update(update + 1 - bar.n)
+                bar.set_postfix(smooth_loss=f"{smooth:.2f}", refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress_bar(total, progress):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="update", mininterval=0.5)
+
+
+# ----------------------------------------------------------------------------- synthesis
+
+
+def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None) -> np.ndarray:
+    """(n,) int indices drawn one at a time from p_t = softmax(o_t / T), starting from the
+    hidden state h0 and the input character x0; each drawn character is the next input.
+
+    Drawn by inverse CDF: the first index whose cumulative probability exceeds u ~ U[0, 1).
+    The temperature T divides the logits: T < 1 sharpens, T > 1 flattens.
+    """
+    T = check_temperature(temperature)
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, not {n}")
+    if not 0 <= x0 < rnn.K:
+        raise ValueError(f"x0 must be a character index in [0, {rnn.K}), not {x0}")
+    rng = as_generator(rng)
+    UbT = rnn.U.T + rnn.b                       # (K, m): row k is U x + b for x = onehot(k)
+    W, V, c = rnn.W, rnn.V, rnn.c
+    h = np.array(h0, dtype=rnn.dtype)
+    o = np.empty(rnn.K, dtype=rnn.dtype)
+    cdf = np.empty_like(o)
+    cdf_head = cdf[:-1]                         # searching K-1 edges keeps the index < K
+    u = rng.random(n).tolist()
+    Y = np.empty(n, dtype=np.intp)
+    x = int(x0)
+    for t in range(n):
+        np.tanh(W.dot(h) + UbT[x], out=h)
+        o = np.add(V.dot(h, out=o), c, out=o)
+        o -= np.maximum.reduce(o)               # exp(<= 0) cannot overflow, whatever T
+        o /= T
+        np.add.accumulate(np.exp(o, out=o), out=cdf)    # unnormalised: scale u instead
+        x = Y[t] = cdf_head.searchsorted(u[t] * cdf[-1], side="right")
+    return Y
+
+
+def check_temperature(temperature) -> float:
+    """temperature as a float, or ValueError if it is not a positive finite number."""
+    try:
+        T = float(temperature)
+    except (TypeError, ValueError):
+        T = math.nan
+    if not (math.isfinite(T) and T > 0):
+        raise ValueError(f"temperature must be a positive finite number, not {temperature!r}")
+    return T
+
+
+def generate(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, prime: str | None = None,
+             h0=None, rng=None) -> str:
+    """n characters of text that follow `prime` (default: the corpus's first character).
+
+    The prime's characters run through the network first to warm up the hidden state
+    (from h0, default zeros); a character outside the vocabulary raises ValueError naming it.
+    """
+    if rnn.K != corpus.K:
+        raise ValueError(f"the RNN has K = {rnn.K} outputs but the corpus has K = {corpus.K}")
+    if prime is None:
+        prime = corpus.text[0]
+    if not prime:
+        raise ValueError("prime must hold at least one character: the first input")
+    x = corpus.encode(prime)
+    h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
+    h = hidden_states(rnn, x[:-1], h)[-1]
+    return corpus.decode(synthesize(rnn, h, x[-1], n, temperature=temperature, rng=rng))

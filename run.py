@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""The project's commands, for a machine that has only python3.
+
+    python3 run.py test     the tests
+    python3 run.py bench    speed: µs per training update against the plain implementation,
+                            and synthesis characters per second
+
+Each first makes sure .venv (in this folder) holds requirements.txt: it is created on the
+first run and brought up to date whenever requirements.txt changes; otherwise this costs
+nothing.  Arguments after the command go to the tool (pytest, the benchmark script).
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+REQUIREMENTS = ROOT / "requirements.txt"
+STAMP = VENV / "requirements.sha256"  # the hash of the requirements.txt last installed
+
+COMMANDS = {
+    "test": ["-m", "pytest"],
+    "bench": [str(ROOT / "benchmarks" / "bench.py")],
+}
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_venv() -> Path:
+    """.venv with requirements.txt installed; returns its python."""
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    python = venv_python()
+    if python.exists() and STAMP.is_file() and STAMP.read_text().strip() == wanted:
+        return python
+    if sys.version_info < (3, 10):
+        sys.exit(f"run.py: Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    if not python.exists():
+        print(f"run.py: creating {VENV.name}/ with {sys.executable} ...", flush=True)
+        if subprocess.run([sys.executable, "-m", "venv", str(VENV)]).returncode != 0:
+            sys.exit("run.py: could not create the virtual environment. On Debian or Ubuntu, "
+                     "install it with `sudo apt install python3-venv`, then run this again.")
+    print("run.py: installing requirements.txt into .venv/ ...", flush=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(REQUIREMENTS)]
+    if subprocess.run(pip).returncode != 0:
+        sys.exit("run.py: pip could not install requirements.txt (see its message above); "
+                 "fix that and run this again: nothing already installed is lost.")
+    STAMP.write_text(wanted + "\n")
+    return python
+
+
+def main(argv):
+    if not argv or argv[0] not in COMMANDS:
+        sys.exit(__doc__)
+    python = ensure_venv()
+    command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

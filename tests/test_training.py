@@ -1,0 +1,180 @@
+import math
+
+import numpy as np
+import pytest
+
+import plain_rnn
+import rnnlib
+from rnnlib import RNN, AdaGrad
+
+
+def plain_training(rnn, data, seq_length, eta, updates):
+    """The assignment's training loop written out plainly: returns parameters and smooth losses."""
+    params = [rnn[name].copy() for name in "bcUWV"]
+    memory = [np.zeros_like(p) for p in params]
+    n_per_epoch = (len(data) - 1) // seq_length
+    smooth, losses = None, []
+    for update in range(updates):
+        e = (update % n_per_epoch) * seq_length
+        if e == 0:
+            h = np.zeros(rnn.m)
+        x, y = data[e:e + seq_length].tolist(), data[e + 1:e + seq_length + 1].tolist()
+        loss, grads, h = plain_rnn.loss_and_gradients(*params, x, y, h)
+        smooth = loss if smooth is None else 0.999 * smooth + 0.001 * loss
+        losses.append(smooth)
+        plain_rnn.adagrad_update(params, list(grads), memory, eta=eta)
+    return params, losses
+
+
+def test_training_matches_the_plain_loop_across_epoch_boundaries(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=16, sigma=0.1, rng=3)
+    per_epoch = rnnlib.updates_per_epoch(len(small_corpus.data), 10)
+    updates = 3 * per_epoch + 2
+    expected_params, expected_losses = plain_training(rnn, small_corpus.data, 10, 0.1, updates)
+    history = rnnlib.train(rnn, small_corpus, updates=updates, seq_length=10, sample_every=None,
+                           progress=False)
+    assert history.updates == updates and history.updates_per_epoch == per_epoch
+    np.testing.assert_allclose(history.smooth_loss, expected_losses, rtol=1e-10)
+    for name, expected in zip("bcUWV", expected_params):
+        np.testing.assert_allclose(rnn[name], expected, rtol=1e-8, atol=1e-12)
+
+
+def test_epochs_count_updates_as_the_assignment_does(small_corpus):
+    n = len(small_corpus.data)
+    per_epoch = (n - 1) // 25
+    assert rnnlib.updates_per_epoch(n, 25) == per_epoch
+    history = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, epochs=2, progress=False)
+    assert history.updates == 2 * per_epoch
+    history = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, epochs=2, updates=3,
+                           progress=False)
+    assert history.updates == 3  # whichever comes first
+    assert rnnlib.updates_per_epoch(1_107_542, 25) * 4 == 177_204  # the book's four epochs
+
+
+def own_losses(smooth_loss):
+    """Each update's own loss, recovered by undoing smooth = 0.999 smooth + 0.001 loss."""
+    return np.concatenate([smooth_loss[:1], (smooth_loss[1:] - 0.999 * smooth_loss[:-1]) / 0.001])
+
+
+def test_the_loss_falls_and_the_smooth_loss_follows_its_recurrence(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=32, rng=0)
+    history = rnnlib.train(rnn, small_corpus, epochs=40, progress=False, sample_every=None)
+    start = 25 * math.log(small_corpus.K)  # the loss of a uniform guess
+    assert history.smooth_loss[0] == pytest.approx(start, rel=1e-3)
+    losses = own_losses(history.smooth_loss)
+    assert losses.min() > 0 and losses[-20:].mean() < 0.2 * start
+    assert np.all(np.diff(history.smooth_loss[50:]) < 0)
+
+
+def test_best_is_the_model_that_gave_the_lowest_smooth_loss(small_corpus):
+    history = rnnlib.train(RNN.init(small_corpus.K, m=16, rng=0), small_corpus, updates=300,
+                           progress=False, sample_every=None)
+    assert history.best_loss == history.smooth_loss.min()
+    assert history.best_update == int(history.smooth_loss.argmin())
+    # The parameters of update k are those after k AdaGrad steps: replay to best_update.
+    replay = RNN.init(small_corpus.K, m=16, rng=0)
+    rnnlib.train(replay, small_corpus, updates=history.best_update, progress=False, sample_every=None)
+    assert np.array_equal(replay.theta, history.best.theta)
+
+
+def test_samples_every_n_updates_from_update_zero(small_corpus):
+    history = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=25,
+                           sample_every=10, sample_length=30, progress=False, rng=5)
+    assert sorted(history.samples) == [0, 10, 20]
+    assert all(len(text) == 30 and set(text) <= set(small_corpus.chars)
+               for text in history.samples.values())
+    again = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=25,
+                         sample_every=10, sample_length=30, progress=False, rng=5)
+    assert again.samples == history.samples
+
+
+def test_float32_training(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=16, rng=0, dtype=np.float32)
+    history = rnnlib.train(rnn, small_corpus, epochs=10, progress=False)
+    assert rnn.dtype == np.float32 and history.best.dtype == np.float32
+    assert own_losses(history.smooth_loss)[-20:].mean() < 0.5 * history.smooth_loss[0]
+
+
+def test_progress_bar_shows_the_smooth_loss_and_can_be_silenced(small_corpus, capsys):
+    rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=150, progress=True)
+    err = capsys.readouterr().err
+    assert "150/150" in err and "smooth_loss=" in err
+    rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=150, progress=False)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"updates": 10, "seq_length": 0}, "seq_length must be a positive integer"),
+    ({"updates": 10, "eta": 0.0}, "eta must be a positive finite number"),
+    ({"updates": 10, "eta": float("inf")}, "eta must be a positive finite number"),
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"updates": -1}, "updates must be a positive integer"),
+    ({"epochs": 1.5}, "epochs must be a positive integer"),
+    ({}, "give epochs=N or updates=N"),
+    ({"updates": 10, "sample_every": 0}, "sample_every must be a positive integer"),
+])
+def test_bad_settings_are_refused(small_corpus, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        rnnlib.train(RNN.init(small_corpus.K, m=4), small_corpus, progress=False, **kwargs)
+
+
+def test_a_text_shorter_than_one_sequence_is_refused():
+    corpus = rnnlib.Corpus.from_text("too short", source="tiny.txt")
+    with pytest.raises(ValueError, match=r"tiny\.txt\) has 9 characters, fewer than seq_length \+ 1 = 26"):
+        rnnlib.train(RNN.init(corpus.K, m=4), corpus, epochs=1, progress=False)
+
+
+def test_a_network_for_another_vocabulary_is_refused(small_corpus):
+    with pytest.raises(ValueError, match=r"K = 3 outputs but the corpus has K = "):
+        rnnlib.train(RNN.init(3, m=4), small_corpus, epochs=1, progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
+def test_a_non_finite_loss_stops_training_and_keeps_what_was_done(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=8, rng=0)
+    rnnlib.train(rnn, small_corpus, updates=5, progress=False)
+    rnn.V[:] *= 1e6  # every prediction certain, and mostly wrong: an infinite loss
+    before = rnn.copy()
+    with pytest.raises(FloatingPointError, match="loss at update 0 is inf") as caught:
+        rnnlib.train(rnn, small_corpus, updates=10, progress=False)
+    assert caught.value.history.updates == 0
+    assert np.array_equal(rnn.theta, before.theta)
+
+
+def test_a_divergence_part_way_keeps_the_history_so_far(small_corpus, monkeypatch):
+    real = rnnlib.loss_and_gradients
+    calls = []
+
+    def nan_at_update_7(rnn, x, y, h0):
+        calls.append(1)
+        loss, grads, h = real(rnn, x, y, h0)
+        return (math.nan if len(calls) == 8 else loss), grads, h
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", nan_at_update_7)
+    with pytest.raises(FloatingPointError, match="update 7 is nan") as caught:
+        rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=20, progress=False)
+    history = caught.value.history
+    assert history.updates == 7 and np.isfinite(history.smooth_loss).all()
+    assert history.best_update < 7
+
+
+def test_adagrad_is_the_assignments_update():
+    rnn = RNN.init(2, m=1, sigma=1.0, rng=0)
+    grads = rnnlib.Params(1, 2)
+    grads.theta[:] = np.arange(1, rnn.theta.size + 1) / 10
+    theta0 = rnn.theta.copy()
+    optimiser = AdaGrad(eta=0.5)
+    optimiser.step(rnn, grads)
+    optimiser.step(rnn, grads)
+    g = grads.theta
+    G1, G2 = g ** 2, 2 * g ** 2
+    expected = theta0 - 0.5 * g / np.sqrt(G1 + 1e-8) - 0.5 * g / np.sqrt(G2 + 1e-8)
+    np.testing.assert_allclose(rnn.theta, expected, rtol=1e-15)
+    np.testing.assert_array_equal(optimiser.G, G2)
+
+
+def test_clipping_is_elementwise_to_plus_minus_five():
+    grads = rnnlib.Params(1, 2)
+    grads.theta[:] = [-7.0, 0.5, 5.0, 9.0, -5.5, 1.0, 2.0, -1e300]
+    rnnlib.clip_gradients(grads)
+    assert grads.theta.tolist() == [-5.0, 0.5, 5.0, 5.0, -5.0, 1.0, 2.0, -5.0]
