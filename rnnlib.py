@@ -88,38 +88,26 @@ def python_docs_text() -> str:
     return "".join(topics[name] for name in sorted(topics))
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Corpus:
     """A text, its vocabulary, and the whole text encoded once.
 
     text: str;  chars: the K distinct characters, sorted;  char_to_ind / ind_to_char: the
-    two maps;  data: (len(text),) int indices;  source: what was loaded, for display.
+    two maps;  data: (len(text),) int indices, read-only;  source: what was loaded, for display.
     """
 
-    text: str
-    source: str
-    chars: tuple
-    char_to_ind: dict
-    ind_to_char: dict
-    data: np.ndarray
-    _lookup: np.ndarray  # code point -> index, -1 where the character is not in chars
-
-    @classmethod
-    def from_text(cls, text: str, source: str = "text"):
+    def __init__(self, text: str, source: str = "text"):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if not text:
             raise ValueError(f"the corpus from {source} is empty: it needs some text to learn from")
-        chars = tuple(sorted(set(text)))
-        lookup = np.full(ord(chars[-1]) + 1, -1, dtype=np.intp)
-        lookup[[ord(ch) for ch in chars]] = np.arange(len(chars))
-        corpus = cls(text=text, source=source, chars=chars,
-                     char_to_ind={ch: i for i, ch in enumerate(chars)},
-                     ind_to_char=dict(enumerate(chars)),
-                     data=np.empty(0, dtype=np.intp), _lookup=lookup)
-        object.__setattr__(corpus, "data", corpus.encode(text))
-        corpus.data.flags.writeable = False
-        return corpus
+        self.text, self.source = text, source
+        self.chars = tuple(sorted(set(text)))
+        self.char_to_ind = {ch: i for i, ch in enumerate(self.chars)}
+        self.ind_to_char = dict(enumerate(self.chars))
+        self._lookup = np.full(ord(self.chars[-1]) + 1, -1, dtype=np.intp)  # code point -> index
+        self._lookup[[ord(ch) for ch in self.chars]] = np.arange(self.K)
+        self.data = self.encode(text)
+        self.data.flags.writeable = False
 
     @property
     def K(self) -> int:
@@ -180,8 +168,8 @@ def load_corpus(path=None) -> Corpus:
         print(f"data/goblet_book.txt not found: using the offline default corpus, Python's "
               f"reference documentation. To train on the book, copy goblet_book.txt into "
               f"{_display_path(BOOK_PATH.parent)}/ (or set {CORPUS_ENV} to a text file).")
-        return Corpus.from_text(python_docs_text(), source="Python reference documentation (pydoc_data)")
-    return Corpus.from_text(read_text(path), source=_display_path(path))
+        return Corpus(python_docs_text(), source="Python reference documentation (pydoc_data)")
+    return Corpus(read_text(path), source=_display_path(path))
 
 
 # ----------------------------------------------------------------------------- model
@@ -318,6 +306,12 @@ def _check_sequence(rnn, x, y, h0):
     if x.ndim != 1 or x.shape != y.shape or x.size == 0:
         raise ValueError(f"x and y must be non-empty 1-D index arrays of one length; "
                          f"got shapes {x.shape} and {y.shape}")
+    if x.dtype.kind not in "iu" or y.dtype.kind not in "iu":
+        raise ValueError(f"x and y must hold int character indices, not {x.dtype} and {y.dtype}")
+    lowest, highest = min(x.min(), y.min()), max(x.max(), y.max())
+    if lowest < 0 or highest >= rnn.K:
+        raise ValueError(f"character indices must lie in [0, {rnn.K}) for this RNN; "
+                         f"got {lowest}..{highest}")
     if np.shape(h0) != (rnn.m,):
         raise ValueError(f"h0 must have shape ({rnn.m},), not {np.shape(h0)}")
     return x, y
@@ -565,23 +559,26 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
     if not 0 <= x0 < rnn.K:
         raise ValueError(f"x0 must be a character index in [0, {rnn.K}), not {x0}")
     rng = as_generator(rng)
+    W = rnn.W
     UbT = rnn.U.T + rnn.b                       # (K, m): row k is U x + b for x = onehot(k)
-    W, V, c = rnn.W, rnn.V, rnn.c
-    h = np.array(h0, dtype=rnn.dtype)
+    Vc = np.concatenate([rnn.V, rnn.c[:, None]], axis=1)   # o = V h + c = [V c] [h; 1]
+    h1 = np.ones(rnn.m + 1, dtype=rnn.dtype)
+    h = h1[:-1]
+    h[:] = h0
     o = np.empty(rnn.K, dtype=rnn.dtype)
     cdf = np.empty_like(o)
     cdf_head = cdf[:-1]                         # searching K-1 edges keeps the index < K
-    u = rng.random(n).tolist()
-    Y = np.empty(n, dtype=np.intp)
+    Y = []
     x = int(x0)
-    for t in range(n):
+    for u in rng.random(n).tolist():
         np.tanh(W.dot(h) + UbT[x], out=h)
-        o = np.add(V.dot(h, out=o), c, out=o)
+        Vc.dot(h1, out=o)
         o -= np.maximum.reduce(o)               # exp(<= 0) cannot overflow, whatever T
         o /= T
         np.add.accumulate(np.exp(o, out=o), out=cdf)    # unnormalised: scale u instead
-        x = Y[t] = cdf_head.searchsorted(u[t] * cdf[-1], side="right")
-    return Y
+        x = cdf_head.searchsorted(u * cdf[-1], side="right")
+        Y.append(x)
+    return np.array(Y, dtype=np.intp)
 
 
 def check_temperature(temperature) -> float:

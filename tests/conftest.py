@@ -15,7 +15,7 @@ def small_corpus():
     """A short text with repeats, for training runs of a few epochs in well under a second."""
     text = ("The quick brown fox jumps over the lazy dog.\n"
             "Pack my box with five dozen liquor jugs!\n") * 3
-    return rnnlib.Corpus.from_text(text, source="pangrams")
+    return rnnlib.Corpus(text, source="pangrams")
 
 
 @pytest.fixture

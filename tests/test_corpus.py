@@ -6,7 +6,7 @@ from rnnlib import Corpus, load_corpus
 
 
 def test_vocabulary_is_sorted_distinct_characters_and_maps_are_inverse():
-    corpus = Corpus.from_text("hello world", source="test")
+    corpus = Corpus("hello world", source="test")
     assert corpus.chars == (" ", "d", "e", "h", "l", "o", "r", "w")
     assert corpus.K == 8
     assert all(corpus.ind_to_char[corpus.char_to_ind[ch]] == ch for ch in corpus.chars)
@@ -15,21 +15,21 @@ def test_vocabulary_is_sorted_distinct_characters_and_maps_are_inverse():
 
 
 def test_data_is_encoded_once_and_read_only():
-    corpus = Corpus.from_text("abcabc")
+    corpus = Corpus("abcabc")
     with pytest.raises(ValueError):
         corpus.data[0] = 1
 
 
 def test_encode_decode_round_trip_with_non_ascii_characters():
     text = "Dürer — “quoted” 😀 naïve\ttab\n"
-    corpus = Corpus.from_text(text)
+    corpus = Corpus(text)
     assert corpus.decode(corpus.encode(text[::-1])) == text[::-1]
     assert corpus.encode("").shape == (0,)
     assert corpus.decode([]) == ""
 
 
 def test_encode_of_an_unknown_character_names_it_and_its_position():
-    corpus = Corpus.from_text("abc")
+    corpus = Corpus("abc")
     with pytest.raises(ValueError, match=r"'z' \(U\+007A\) at position 2 .*not in the vocabulary"):
         corpus.encode("abzc")
     with pytest.raises(ValueError, match=r"'€'"):
@@ -37,7 +37,7 @@ def test_encode_of_an_unknown_character_names_it_and_its_position():
 
 
 def test_decode_rejects_indices_out_of_range():
-    corpus = Corpus.from_text("abc")
+    corpus = Corpus("abc")
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         corpus.decode([0, 3])
 

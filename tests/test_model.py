@@ -105,6 +105,12 @@ def test_bad_sequences_are_refused():
         rnnlib.loss_and_gradients(rnn, [1, 2], [1], np.zeros(3))
     with pytest.raises(ValueError, match=r"h0 must have shape \(3,\)"):
         rnnlib.loss_and_gradients(rnn, [1, 2], [2, 3], np.zeros(4))
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 5\) for this RNN; got -1\.\.3"):
+        rnnlib.loss_and_gradients(rnn, [1, -1], [2, 3], np.zeros(3))
+    with pytest.raises(ValueError, match=r"got 0\.\.5"):
+        rnnlib.loss(rnn, [1, 0], [2, 5], np.zeros(3))
+    with pytest.raises(ValueError, match="int character indices"):
+        rnnlib.loss(rnn, [1.0, 0.0], [2, 1], np.zeros(3))
 
 
 @pytest.mark.parametrize("batch", [0, 1])

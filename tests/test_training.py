@@ -119,7 +119,7 @@ def test_bad_settings_are_refused(small_corpus, kwargs, message):
 
 
 def test_a_text_shorter_than_one_sequence_is_refused():
-    corpus = rnnlib.Corpus.from_text("too short", source="tiny.txt")
+    corpus = rnnlib.Corpus("too short", source="tiny.txt")
     with pytest.raises(ValueError, match=r"tiny\.txt\) has 9 characters, fewer than seq_length \+ 1 = 26"):
         rnnlib.train(RNN.init(corpus.K, m=4), corpus, epochs=1, progress=False)
 
