@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The project's commands, for a machine that has only python3.
 
-    python3 run.py test     the tests
+    python3 run.py report   execute the notebooks in order and write build/report.html
+    python3 run.py test     the tests: pytest, and nbval re-executing every notebook
     python3 run.py bench    speed: µs per training update against the plain implementation,
                             and synthesis characters per second
+    python3 run.py lab      open the notebooks in JupyterLab
 
 Each first makes sure .venv (in this folder) holds requirements.txt: it is created on the
 first run and brought up to date whenever requirements.txt changes; otherwise this costs
@@ -22,8 +24,10 @@ REQUIREMENTS = ROOT / "requirements.txt"
 STAMP = VENV / "requirements.sha256"  # the hash of the requirements.txt last installed
 
 COMMANDS = {
+    "report": [str(ROOT / "scripts" / "build_report.py")],
     "test": ["-m", "pytest"],
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
+    "lab": ["-m", "jupyter", "lab", str(ROOT / "notebooks")],
 }
 
 
