@@ -34,6 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 BOOK_PATH = ROOT / "data" / "goblet_book.txt"
 CORPUS_ENV = "RNN_CORPUS"
+# Where the notebooks keep what they make (the best model); the tests point it elsewhere.
+RESULTS_DIR = Path(os.environ.get("RNN_RESULTS") or ROOT / "results")
+BEST_MODEL_PATH = RESULTS_DIR / "best_model.npz"
 DEFAULT_SEED = 0
 
 
@@ -150,7 +153,7 @@ class Corpus:
         return "".join(self.chars[i] for i in indices.ravel().tolist())
 
 
-def _display_path(path: Path) -> str:
+def display_path(path: Path) -> str:
     """The path relative to the project when it lies inside it, so reports show no home folders."""
     try:
         return Path(path).resolve().relative_to(ROOT).as_posix()
@@ -171,9 +174,9 @@ def load_corpus(path=None) -> Corpus:
     if path is None:
         print(f"data/goblet_book.txt not found: using the offline default corpus, Python's "
               f"reference documentation. To train on the book, copy goblet_book.txt into "
-              f"{_display_path(BOOK_PATH.parent)}/ (or set {CORPUS_ENV} to a text file).")
+              f"{display_path(BOOK_PATH.parent)}/ (or set {CORPUS_ENV} to a text file).")
         return Corpus(python_docs_text(), source="Python reference documentation (pydoc_data)")
-    return Corpus(read_text(path), source=_display_path(path))
+    return Corpus(read_text(path), source=display_path(path))
 
 
 # ----------------------------------------------------------------------------- model
@@ -666,10 +669,12 @@ def load_model(path) -> SavedModel:
                          f"and train again") from None
 
 
-def load_or_train_best(corpus: Corpus, path, *, m=100, sigma=0.01, epochs=4, seed=1, **train_args) -> SavedModel:
+def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4, seed=1,
+                       **train_args) -> SavedModel:
     """The best model saved at path if it was trained on this very corpus; otherwise train one
-    with the assignment's settings (printing why), save it there, and return it."""
-    path = Path(path)
+    with the assignment's settings (printing why), save it there, and return it.
+    path: default BEST_MODEL_PATH, where notebooks/2_training.ipynb saves its best model."""
+    path = Path(path or BEST_MODEL_PATH)
     reason = "none is saved yet"
     if path.is_file():
         saved = load_model(path)
@@ -787,7 +792,7 @@ def error_anatomy(check: GradientCheck, estimate: str, exact: str = "complex ste
 def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PUBLISHED_SMOOTH_LOSS) -> Table:
     """Our smooth loss at the given updates (those the run reached) beside the published run's."""
     rows = [[u, float(history.smooth_loss[u]), published.get(u, math.nan),
-             float(history.smooth_loss[u]) - published.get(u, math.nan)]
+             round(round(float(history.smooth_loss[u]), 2) - published.get(u, math.nan), 2)]
             for u in updates if u < history.updates]
     return Table(["update", "smooth loss", "published", "difference"], rows, float_format="{:.2f}")
 

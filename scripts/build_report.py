@@ -8,10 +8,12 @@ new outputs; the report goes to build/report.html.
 import argparse
 import copy
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
@@ -28,8 +30,10 @@ def notebook_paths():
 def execute(path: Path) -> nbformat.NotebookNode:
     """Run every cell of the notebook in a fresh kernel, from the notebook's folder, and save it."""
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=None, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    with tempfile.TemporaryDirectory() as sockets:  # IPC sockets: the kernel's traffic stays off TCP
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        NotebookClient(nb, km=km, timeout=None, record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}).execute(cleanup_kc=True)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # no timings in the committed notebooks
     nbformat.write(nb, path)

@@ -110,7 +110,7 @@ def test_the_environment_variable_names_the_corpus(monkeypatch, tmp_path):
 
 
 def test_source_is_shown_relative_to_the_project_when_inside_it():
-    assert rnnlib._display_path(rnnlib.BOOK_PATH) == "data/goblet_book.txt"
+    assert rnnlib.display_path(rnnlib.BOOK_PATH) == "data/goblet_book.txt"
 
 
 def test_the_book_if_present_has_the_course_file_size(corpus):

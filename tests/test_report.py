@@ -1,0 +1,136 @@
+"""The helpers the notebooks call: saved models, tables, figures, the temperature widget."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+import rnnlib
+from rnnlib import RNN
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def trained(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=16, rng=0)
+    history = rnnlib.train(rnn, small_corpus, epochs=30, sample_every=100, sample_length=40,
+                           progress=False)
+    return rnn, history
+
+
+def test_save_and_load_model_round_trip(tmp_path, small_corpus, trained):
+    rnn, history = trained
+    path = rnnlib.save_model(tmp_path / "sub" / "best.npz", history.best, small_corpus,
+                             smooth_loss=history.best_loss, update=history.best_update)
+    saved = rnnlib.load_model(path)
+    assert np.array_equal(saved.rnn.theta, history.best.theta) and saved.rnn.m == 16
+    assert saved.chars == small_corpus.chars and saved.source == "pangrams"
+    assert saved.smooth_loss == history.best_loss and saved.update == history.best_update
+    assert saved.corpus_sha256 == rnnlib.text_fingerprint(small_corpus.text)
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_loading_a_missing_or_foreign_file_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved model at .*train one first"):
+        rnnlib.load_model(tmp_path / "none.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match=r"junk\.npz is not a model saved by rnnlib\.save_model"):
+        rnnlib.load_model(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, something=np.zeros(3))
+    with pytest.raises(ValueError, match="not a model saved"):
+        rnnlib.load_model(other)
+
+
+def test_load_or_train_best_trains_once_and_retrains_for_another_text(tmp_path, small_corpus, capsys):
+    path = tmp_path / "best.npz"
+    first = rnnlib.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
+    assert "as none is saved yet" in capsys.readouterr().out and path.is_file()
+    again = rnnlib.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
+    assert capsys.readouterr().out == "" and np.array_equal(again.rnn.theta, first.rnn.theta)
+    other = rnnlib.Corpus(small_corpus.text.upper(), source="shouting")
+    rnnlib.load_or_train_best(other, path, m=8, epochs=2, progress=False)
+    assert "trained on another text (pangrams)" in capsys.readouterr().out
+    assert rnnlib.load_model(path).source == "shouting"
+
+
+def test_table_shows_as_text_and_html():
+    table = rnnlib.Table(["name", "value", "count"], [["a<b", 1.5e-7, 12_345], ["c", math.nan, 2]],
+                         title="t")
+    text = repr(table)
+    assert text.splitlines()[0] == "t" and "1.50e-07" in text and "12,345" in text and "—" in text
+    page = table._repr_html_()
+    assert "<caption>t</caption>" in page and "a&lt;b" in page and page.count("<tr>") == 3
+
+
+def test_gradient_check_table_and_its_assertion(small_corpus, capsys):
+    rnn = RNN.init(small_corpus.K, m=4, rng=0)
+    check = rnnlib.GradientCheck(rnn, rnnlib.sequences(small_corpus, 2, seq_length=10),
+                                 references=("complex step", "centred differences, float64"))
+    assert check.errors.shape == (5, 4) and [row[0] for row in check.rows] == ["b", "c", "W", "U", "V"]
+    assert check.errors[:, :2].max() < 1e-10
+    check.assert_below(1e-10, "complex step")
+    assert capsys.readouterr().out == "All below 1e-10: b, c, W, U, V (complex step).\n"
+    with pytest.raises(AssertionError, match=r"not below 1e-20: .*b \(complex step, sequence 1\)"):
+        check.assert_below(1e-20, "complex step")
+    anatomy = rnnlib.error_anatomy(check, "centred differences, float64")
+    assert [row[0] for row in anatomy.rows] == ["b", "c", "W", "U", "V"]
+    assert all(row[2] < row[1] for row in anatomy.rows)  # the analytic gradient is the closer one
+
+
+def test_sequences_are_those_train_takes(small_corpus):
+    (x0, y0), (x1, y1) = rnnlib.sequences(small_corpus, 2)
+    assert np.array_equal(x1, small_corpus.data[25:50]) and np.array_equal(y1, small_corpus.data[26:51])
+    assert np.array_equal(y0[:-1], x0[1:])
+
+
+def test_loss_table_sets_our_run_beside_the_published_one(trained):
+    _, history = trained
+    table = rnnlib.loss_table(history, updates=range(0, 301, 100))
+    assert [row[0] for row in table.rows] == [0, 100, 200]  # update 300 was never reached
+    assert table.rows[0][1] == history.smooth_loss[0] and table.rows[0][2] == 109.55
+    assert math.isnan(table.rows[1][2])
+
+
+def test_plot_marks_epochs_and_the_published_points(trained):
+    _, history = trained
+    fig = rnnlib.plot_smooth_loss(history)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "update" and ax.get_ylabel() == "smooth loss"
+    assert len(ax.get_lines()) == 1 + (history.updates - 1) // history.updates_per_epoch + 1
+
+
+def test_print_samples_names_update_and_loss(trained, capsys):
+    _, history = trained
+    rnnlib.print_samples(history)
+    out = capsys.readouterr().out
+    assert out.count("--- update") == len(history.samples)
+    assert f"--- update 100, smooth loss {history.smooth_loss[100]:.2f}\n{history.samples[100]}" in out
+
+
+def test_seed_table_has_a_row_per_seed_and_the_published_run(small_corpus):
+    table = rnnlib.seed_table(small_corpus, seeds=[0, 1], updates=21, every=10, m=4)
+    assert [row[0] for row in table.rows] == ["seed 0", "seed 1", "published"]
+    assert table.columns == ["run", "update 10", "update 20"]
+    assert table.rows[0][1] != table.rows[1][1]
+
+
+def test_temperature_explorer_resamples_when_a_control_moves(small_corpus, trained):
+    rnn, _ = trained
+    box = rnnlib.temperature_explorer(rnn, small_corpus, length=60, seed=3)
+    text = lambda: box.text.outputs[0]["text"]  # noqa: E731
+    first = text()
+    assert len(first) == 60
+    assert first == rnnlib.generate(rnn, small_corpus, 60, temperature=1.0, rng=3)
+    box.controls["temperature"].value = 1.9
+    assert text() == rnnlib.generate(rnn, small_corpus, 60, temperature=1.9, rng=3) != first
+    box.controls["length"].value = 100
+    assert len(text()) == 100
+    box.controls["seed"].value = 4
+    assert text() == rnnlib.generate(rnn, small_corpus, 100, temperature=1.9, rng=4)
+    slider = box.controls["temperature"]
+    assert (slider.min, slider.max, slider.description) == (0.1, 2.0, "temperature")
+    assert slider.style.description_width == "initial"
