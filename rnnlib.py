@@ -13,18 +13,21 @@ is only ever used as "column x_t of U".  Everything is computed in the dtype of 
 parameters (float64 by default), so complex-step gradients run through the very same
 code.
 
-Sections: corpus · model · gradients and their checks · optimiser · training · synthesis ·
-saved models · report (tables, figures and widgets for the notebooks).
+Sections: corpus · model · gradients and their checks · optimiser · training · checkpoints ·
+synthesis · report (tables, figures and widgets for the notebooks).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
+import json
 import math
 import numbers
 import os
-import zipfile
+import signal
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,7 @@ BOOK_PATH = ROOT / "data" / "goblet_book.txt"
 CORPUS_ENV = "RNN_CORPUS"
 # Where the notebooks keep what they make (the best model); the tests point it elsewhere.
 RESULTS_DIR = Path(os.environ.get("RNN_RESULTS") or ROOT / "results")
-BEST_MODEL_PATH = RESULTS_DIR / "best_model.npz"
+CHECKPOINT_PATH = RESULTS_DIR / "training.npz"
 DEFAULT_SEED = 0
 
 
@@ -449,7 +452,7 @@ class History:
     smooth_loss: (updates,) the smooth loss after each update's loss, update 0 first;
     samples: {update: text}; best: a copy of the RNN at the lowest smooth loss (the
     parameters that gave that loss), with best_loss and best_update;
-    updates_per_epoch: where the epochs start.
+    updates_per_epoch: where the epochs start; interrupted: stopped early by Ctrl-C.
     """
 
     smooth_loss: np.ndarray
@@ -459,6 +462,7 @@ class History:
     best_update: int
     updates_per_epoch: int
     seq_length: int
+    interrupted: bool = False
 
     @property
     def updates(self) -> int:
@@ -470,9 +474,61 @@ def updates_per_epoch(n_chars: int, seq_length: int) -> int:
     return (n_chars - 1) // seq_length
 
 
+@dataclass(eq=False)
+class Checkpoint:
+    """The complete state of a training run between two updates: what a checkpoint file holds
+    and what `resume` continues from.
+
+    rnn: the current parameters; history: smooth losses, samples and the best model so far;
+    optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
+    epoch and e: where the next sequence starts; h: the hidden state carried into it;
+    smooth: the current smooth loss; total: the number of updates the run aims at.
+    """
+
+    rnn: RNN
+    history: History
+    optimiser: AdaGrad
+    rng: np.random.Generator
+    update: int
+    epoch: int
+    e: int
+    h: np.ndarray
+    smooth: float
+    total: int
+    seq_length: int
+    sample_every: int | None
+    sample_length: int
+    checkpoint_every: int
+    chars: tuple
+    corpus_sha256: str
+    source: str
+
+    @property
+    def best(self) -> RNN:
+        return self.history.best
+
+    @property
+    def best_loss(self) -> float:
+        return self.history.best_loss
+
+    @property
+    def best_update(self) -> int:
+        return self.history.best_update
+
+    def __repr__(self):
+        return (f"Checkpoint(update {self.update:,} of {self.total:,}, epoch {self.epoch + 1}, "
+                f"m = {self.rnn.m}, K = {self.rnn.K}, trained on {self.source}; best smooth loss "
+                f"{self.best_loss:.2f} at update {self.best_update:,})")
+
+
+def text_fingerprint(text: str) -> str:
+    """SHA-256 of the text's UTF-8 bytes: which corpus a checkpoint was trained on."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
           eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
-          progress: bool = True) -> History:
+          progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -480,14 +536,18 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
     to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
-    character with rng.  A non-finite loss raises FloatingPointError naming the update, with
-    the history so far as its `.history`; rnn keeps the last good parameters.
+    character with rng.
+
+    checkpoint: a path; the complete training state is written there (atomically) every
+    `checkpoint_every` updates and when training ends; `resume` continues from it.
+    Ctrl-C (or a notebook's interrupt) stops at the end of the current update, writes the
+    checkpoint, and returns the history so far with `interrupted` set.  A non-finite loss
+    raises FloatingPointError naming the update, with the history so far as its `.history`;
+    rnn keeps the last good parameters and the last checkpoint is left as it was.
     """
     seq_length = _positive_int(seq_length, "seq_length")
     if not (isinstance(eta, numbers.Real) and math.isfinite(eta) and eta > 0):
         raise ValueError(f"eta must be a positive finite number, not {eta!r}")
-    if epochs is None and updates is None:
-        raise ValueError("give epochs=N or updates=N (or both: training stops at whichever comes first)")
     if rnn.K != corpus.K:
         raise ValueError(f"the RNN has K = {rnn.K} outputs but the corpus has K = {corpus.K} "
                          f"characters: make it with RNN.init(corpus.K, ...)")
@@ -496,57 +556,248 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
-    total = min(per_epoch * _positive_int(epochs, "epochs") if epochs is not None else math.inf,
-                _positive_int(updates, "updates") if updates is not None else math.inf)
-    if sample_every is not None:
-        sample_every = _positive_int(sample_every, "sample_every")
-    sample_length = _positive_int(sample_length, "sample_length")
-    rng = as_generator(rng)
+    state = Checkpoint(
+        rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
+        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan,
+        history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
+                        best_update=0, updates_per_epoch=per_epoch, seq_length=seq_length),
+        total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
+        sample_every=None if sample_every is None else _positive_int(sample_every, "sample_every"),
+        sample_length=_positive_int(sample_length, "sample_length"),
+        checkpoint_every=_positive_int(checkpoint_every, "checkpoint_every"),
+        chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source)
+    return _run(state, corpus, checkpoint, progress)
 
-    data = corpus.data
-    optimiser = AdaGrad(eta=eta)
-    smooth_loss = np.empty(total)
-    history = History(smooth_loss=smooth_loss, samples={}, best=rnn.copy(), best_loss=math.inf,
-                      best_update=0, updates_per_epoch=per_epoch, seq_length=seq_length)
-    bar = _progress_bar(total, progress)
-    smooth = None
+
+def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = True):
+    """Continue the run saved at path until it has done `epochs` epochs or `updates` updates in
+    all (default: the total the run that wrote the checkpoint aimed at), checkpointing to path
+    on the same schedule.
+    Returns (rnn, history), bit for bit what one uninterrupted run to those totals gives."""
+    state = load_checkpoint(path)
+    if corpus.chars != state.chars:
+        missing = sorted(set(state.chars) - set(corpus.chars))
+        extra = sorted(set(corpus.chars) - set(state.chars))
+        raise ValueError(f"{path} was trained on a vocabulary of {len(state.chars)} characters "
+                         f"({state.source}); this corpus ({corpus.source}) has {corpus.K}: missing "
+                         f"{''.join(missing)!r}, extra {''.join(extra)!r}. Resume with the text it "
+                         f"was trained on")
+    if text_fingerprint(corpus.text) != state.corpus_sha256:
+        warnings.warn(f"{corpus.source} is not the text {path} was trained on ({state.source}), "
+                      f"though it has the same characters: training goes on, but not as the "
+                      f"original run would have", stacklevel=2)
+    if epochs is not None or updates is not None:
+        state.total = _total_updates(state.history.updates_per_epoch, epochs, updates)
+    if state.update >= state.total:
+        raise ValueError(f"{path} has done {state.update:,} updates already, and {state.total:,} "
+                         f"were asked for: ask for more, e.g. resume(path, corpus, "
+                         f"updates={state.update + state.checkpoint_every})")
+    history = _run(state, corpus, path, progress)
+    return state.rnn, history
+
+
+def _total_updates(per_epoch, epochs, updates) -> int:
+    if epochs is None and updates is None:
+        raise ValueError("give epochs=N or updates=N (or both: training stops at whichever comes first)")
+    return min(per_epoch * _positive_int(epochs, "epochs") if epochs is not None else math.inf,
+               _positive_int(updates, "updates") if updates is not None else math.inf)
+
+
+def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
+    """The training loop, from state to state.total updates; see train."""
+    rnn, history, s, data = state.rnn, state.history, state.seq_length, corpus.data
+    smooth_loss = np.empty(state.total)
+    smooth_loss[:state.update] = history.smooth_loss[:state.update]
+    history.smooth_loss = smooth_loss[:state.update]
+    bar = _progress_bar(state, progress)
     try:
-        for update in range(total):
-            e = (update % per_epoch) * seq_length
-            if e == 0:
-                h = np.zeros(rnn.m, dtype=rnn.dtype)
-            x, y = data[e:e + seq_length], data[e + 1:e + seq_length + 1]
-            L, grads, h_next = loss_and_gradients(rnn, x, y, h)
-            if not math.isfinite(L):
-                history.smooth_loss = smooth_loss[:update]
-                err = FloatingPointError(
-                    f"the loss at update {update} is {L}: training stopped, and the parameters "
-                    f"are those before it. Try a smaller eta (now {eta}) or check the input")
-                err.history = history
-                raise err
-            smooth = L if smooth is None else 0.999 * smooth + 0.001 * L
-            smooth_loss[update] = smooth
-            if smooth < history.best_loss:
-                history.best.assign(rnn)
-                history.best_loss, history.best_update = smooth, update
-            if sample_every is not None and update % sample_every == 0:
-                history.samples[update] = corpus.decode(synthesize(rnn, h, x[0], sample_length, rng=rng))
-            optimiser.step(rnn, clip_gradients(grads))
-            h = h_next
-            if bar is not None and (update % 100 == 99 or update == total - 1):
-                bar.update(update + 1 - bar.n)
-                bar.set_postfix(smooth_loss=f"{smooth:.2f}", refresh=False)
+        with _stop_requests() as stop_requested:
+            while state.update < state.total and not stop_requested():
+                if len(data) - state.e < s + 1:   # too little text left: a new epoch
+                    state.epoch, state.e = state.epoch + 1, 0
+                    state.h = np.zeros(rnn.m, dtype=rnn.dtype)
+                _update(state, data[state.e:state.e + s], data[state.e + 1:state.e + s + 1], corpus,
+                        smooth_loss)
+                history.smooth_loss = smooth_loss[:state.update]
+                if checkpoint is not None and state.update % state.checkpoint_every == 0:
+                    save_checkpoint(checkpoint, state)
+                if bar is not None and (state.update % 100 == 0 or state.update == state.total):
+                    bar.update(state.update - bar.n)
+                    bar.set_postfix(smooth_loss=f"{state.smooth:.2f}", refresh=False)
+        history.interrupted = state.update < state.total
     finally:
         if bar is not None:
             bar.close()
+    if history.interrupted:
+        print(f"Interrupted after update {state.update:,} of {state.total:,}"
+              + (f"; resume with rnnlib.resume({str(checkpoint)!r}, corpus)" if checkpoint else ""))
+    if checkpoint is not None and state.update % state.checkpoint_every != 0:
+        save_checkpoint(checkpoint, state)
     return history
 
 
-def _progress_bar(total, progress):
+def _update(state: Checkpoint, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> None:
+    """One training update: loss and gradients, smooth loss, best model, sample, AdaGrad."""
+    rnn, history, u = state.rnn, state.history, state.update
+    L, grads, h_next = loss_and_gradients(rnn, x, y, state.h)
+    if not math.isfinite(L):
+        err = FloatingPointError(
+            f"the loss at update {u} is {L}: training stopped, and the parameters are those "
+            f"before it. Try a smaller eta (now {state.optimiser.eta}) or check the input")
+        err.history = history
+        raise err
+    state.smooth = L if u == 0 else 0.999 * state.smooth + 0.001 * L
+    smooth_loss[u] = state.smooth
+    if state.smooth < history.best_loss:
+        history.best.assign(rnn)
+        history.best_loss, history.best_update = state.smooth, u
+    if state.sample_every is not None and u % state.sample_every == 0:
+        history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
+    state.optimiser.step(rnn, clip_gradients(grads))
+    state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """Turn the first Ctrl-C (SIGINT: a notebook's interrupt button too) into a request to stop
+    after the current update; a second one interrupts at once.  Yields a function that tells
+    whether a stop was requested.  A KeyboardInterrupt raised inside the loop by other means
+    counts as a request too: it can only come from the update's loss computation, before any
+    state changes, since the handler keeps SIGINT from raising anywhere else."""
+    requested, forced = [], []
+
+    def handler(signum, frame):
+        if requested:
+            forced.append(signum)
+            raise KeyboardInterrupt
+        requested.append(signum)
+        print("\nStopping after this update (press Ctrl-C again to stop at once) ...", flush=True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        previous = None
+    try:
+        yield lambda: bool(requested)
+    except KeyboardInterrupt:
+        if forced:  # the state may be half updated: save nothing, stop now
+            raise
+        requested.append("KeyboardInterrupt")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _progress_bar(state: Checkpoint, progress):
     if not progress:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=total, unit="update", mininterval=0.5)
+    return tqdm(total=state.total, initial=state.update, unit="update", mininterval=0.5)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+CHECKPOINT_FORMAT = "rnnlib-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def save_checkpoint(path, state: Checkpoint) -> Path:
+    """Write state to path as a .npz of plain arrays, atomically: a temporary file in the same
+    folder, flushed to disk, then renamed over path, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    history = state.history
+    samples = sorted(history.samples.items())
+    G = state.optimiser.G if state.optimiser.G is not None else np.zeros_like(state.rnn.theta)
+    fields = {
+        "format": np.array(CHECKPOINT_FORMAT), "version": CHECKPOINT_VERSION,
+        "chars": _code_points("".join(state.chars)), "corpus_sha256": np.array(state.corpus_sha256),
+        "source": _code_points(state.source),
+        "m": state.rnn.m, "K": state.rnn.K, "seq_length": state.seq_length,
+        "eta": state.optimiser.eta, "eps": state.optimiser.eps,
+        "sample_every": state.sample_every or 0, "sample_length": state.sample_length,
+        "checkpoint_every": state.checkpoint_every, "total": state.total,
+        "theta": state.rnn.theta, "G": G, "rng": np.array(json.dumps(state.rng.bit_generator.state)),
+        "update": state.update, "epoch": state.epoch, "e": state.e, "h": state.h, "smooth": state.smooth,
+        "best_theta": history.best.theta, "best_loss": history.best_loss, "best_update": history.best_update,
+        "updates_per_epoch": history.updates_per_epoch, "smooth_loss": history.smooth_loss[:state.update],
+        "sample_updates": np.array([u for u, _ in samples], dtype=np.int64),
+        "sample_lengths": np.array([len(text) for _, text in samples], dtype=np.int64),
+        "sample_texts": _code_points("".join(text for _, text in samples)),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **fields)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _code_points(text: str) -> np.ndarray:
+    """Text as uint32 code points: unlike numpy's str arrays, keeps trailing NUL characters."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+def _text(codes: np.ndarray) -> str:
+    return np.asarray(codes, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """The training state saved at path.  Reads plain arrays only (allow_pickle=False), so a
+    file can never make this run code; anything missing, damaged or foreign is a ValueError
+    naming the file (FileNotFoundError when there is no file)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}: train with checkpoint={str(path)!r} first")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory: give the checkpoint file's path")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            fields = {name: f[name] for name in f.files}
+    except Exception as err:  # zipfile, OSError, ValueError...: all mean "not a readable .npz"
+        raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); it "
+                         f"may be truncated or not an rnnlib checkpoint at all. Use an intact "
+                         f"copy, or train again") from None
+    if str(fields.get("format", "")) != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is an .npz file but not an rnnlib checkpoint")
+    if fields.get("version", None) is None or int(fields["version"]) != CHECKPOINT_VERSION:
+        raise ValueError(f"{path} has checkpoint format version {fields.get('version')}; this rnnlib "
+                         f"reads version {CHECKPOINT_VERSION}: use the rnnlib that wrote it")
+    try:
+        return _checkpoint_from_fields(fields)
+    except Exception as err:
+        raise ValueError(f"{path} is a damaged checkpoint ({type(err).__name__}: {err}): use an "
+                         f"intact copy, or train again") from None
+
+
+def _checkpoint_from_fields(f: dict) -> Checkpoint:
+    m, K, update = int(f["m"]), int(f["K"]), int(f["update"])
+    rnn, best = RNN(m, K, dtype=f["theta"].dtype), RNN(m, K, dtype=f["theta"].dtype)
+    rnn.theta[...], best.theta[...] = f["theta"], f["best_theta"]  # shapes must match exactly
+    G = np.array(f["G"], dtype=rnn.dtype)
+    if G.shape != rnn.theta.shape or f["h"].shape != (m,) or f["smooth_loss"].shape != (update,):
+        raise ValueError("array shapes disagree with m, K and the update count")
+    chars, lengths = tuple(_text(f["chars"])), f["sample_lengths"]
+    if len(chars) != K or f["sample_updates"].shape != lengths.shape or lengths.sum() != f["sample_texts"].size:
+        raise ValueError("the vocabulary or the samples do not fit the network")
+    texts, ends = _text(f["sample_texts"]), np.cumsum(lengths).tolist()
+    rng_state = json.loads(str(f["rng"]))
+    rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
+    rng.bit_generator.state = rng_state
+    seq_length, per_epoch = int(f["seq_length"]), int(f["updates_per_epoch"])
+    history = History(smooth_loss=np.array(f["smooth_loss"], dtype=float),
+                      samples={u: texts[end - n:end] for u, n, end in
+                               zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
+                      best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
+                      updates_per_epoch=per_epoch, seq_length=seq_length)
+    return Checkpoint(
+        rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
+        rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
+        smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
+        sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
+        checkpoint_every=int(f["checkpoint_every"]), chars=chars,
+        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]))
 
 
 # ----------------------------------------------------------------------------- synthesis
@@ -618,74 +869,25 @@ def generate(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, prim
     return corpus.decode(synthesize(rnn, h, x[-1], n, temperature=temperature, rng=rng))
 
 
-# ----------------------------------------------------------------------------- saved models
-
-
-def text_fingerprint(text: str) -> str:
-    """SHA-256 of the text's UTF-8 bytes: which corpus a saved model was trained on."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(eq=False)
-class SavedModel:
-    """A network and what it needs to be used: its vocabulary and the corpus it learnt."""
-
-    rnn: RNN
-    chars: tuple
-    corpus_sha256: str
-    source: str
-    smooth_loss: float
-    update: int
-
-
-def save_model(path, rnn: RNN, corpus: Corpus, *, smooth_loss=math.nan, update=-1) -> Path:
-    """Write rnn, the corpus's vocabulary and fingerprint to a .npz file, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, theta=rnn.theta, m=rnn.m, K=rnn.K, chars=np.array("".join(corpus.chars)),
-                 corpus_sha256=np.array(text_fingerprint(corpus.text)), source=np.array(corpus.source),
-                 smooth_loss=smooth_loss, update=update)
-    os.replace(tmp, path)
-    return path
-
-
-def load_model(path) -> SavedModel:
-    """The model save_model wrote.  Never runs code from the file (allow_pickle=False)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}: train one first (notebooks/2_training.ipynb "
-                                f"saves the best model there)")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            rnn = RNN(int(f["m"]), int(f["K"]), dtype=f["theta"].dtype)
-            rnn.theta[...] = f["theta"]
-            return SavedModel(rnn=rnn, chars=tuple(str(f["chars"])), corpus_sha256=str(f["corpus_sha256"]),
-                              source=str(f["source"]), smooth_loss=float(f["smooth_loss"]),
-                              update=int(f["update"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"{path} is not a model saved by rnnlib.save_model ({err}): delete it "
-                         f"and train again") from None
-
-
 def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4, seed=1,
-                       **train_args) -> SavedModel:
-    """The best model saved at path if it was trained on this very corpus; otherwise train one
-    with the assignment's settings (printing why), save it there, and return it.
-    path: default BEST_MODEL_PATH, where notebooks/2_training.ipynb saves its best model."""
-    path = Path(path or BEST_MODEL_PATH)
-    reason = "none is saved yet"
+                       **train_args) -> Checkpoint:
+    """The training checkpoint at path if it was trained on this very corpus; otherwise train
+    with the assignment's settings (printing why), checkpointing there.  Its .best is the
+    best model.  path: default CHECKPOINT_PATH, where notebooks/2_training.ipynb trains."""
+    path = Path(path or CHECKPOINT_PATH)
+    reason = "there is no checkpoint yet"
     if path.is_file():
-        saved = load_model(path)
+        saved = load_checkpoint(path)
         if saved.corpus_sha256 == text_fingerprint(corpus.text):
+            if saved.update < saved.total:
+                print(f"The run in {display_path(path)} stopped at update {saved.update:,} of "
+                      f"{saved.total:,}: its best model so far is used (rnnlib.resume finishes it).")
             return saved
-        reason = f"the saved one was trained on another text ({saved.source})"
-    print(f"Training the best model on {corpus.source}, as {reason}: m = {m}, {epochs} epochs, seed {seed}.")
-    rnn = RNN.init(corpus.K, m=m, sigma=sigma, rng=seed)
-    history = train(rnn, corpus, epochs=epochs, rng=seed, **train_args)
-    save_model(path, history.best, corpus, smooth_loss=history.best_loss, update=history.best_update)
-    return load_model(path)
+        reason = f"the checkpoint there was trained on another text ({saved.source})"
+    print(f"Training on {corpus.source}, as {reason}: m = {m}, {epochs} epochs, seed {seed}.")
+    train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
+          checkpoint=path, **train_args)
+    return load_checkpoint(path)
 
 
 # ----------------------------------------------------------------------------- report: tables, figures, widgets

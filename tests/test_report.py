@@ -20,41 +20,27 @@ def trained(small_corpus):
     return rnn, history
 
 
-def test_save_and_load_model_round_trip(tmp_path, small_corpus, trained):
-    rnn, history = trained
-    path = rnnlib.save_model(tmp_path / "sub" / "best.npz", history.best, small_corpus,
-                             smooth_loss=history.best_loss, update=history.best_update)
-    saved = rnnlib.load_model(path)
-    assert np.array_equal(saved.rnn.theta, history.best.theta) and saved.rnn.m == 16
-    assert saved.chars == small_corpus.chars and saved.source == "pangrams"
-    assert saved.smooth_loss == history.best_loss and saved.update == history.best_update
-    assert saved.corpus_sha256 == rnnlib.text_fingerprint(small_corpus.text)
-    assert not list(path.parent.glob("*.tmp"))
-
-
-def test_loading_a_missing_or_foreign_file_says_what_to_do(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no saved model at .*train one first"):
-        rnnlib.load_model(tmp_path / "none.npz")
-    junk = tmp_path / "junk.npz"
-    junk.write_bytes(b"not a zip at all")
-    with pytest.raises(ValueError, match=r"junk\.npz is not a model saved by rnnlib\.save_model"):
-        rnnlib.load_model(junk)
-    other = tmp_path / "other.npz"
-    np.savez(other, something=np.zeros(3))
-    with pytest.raises(ValueError, match="not a model saved"):
-        rnnlib.load_model(other)
-
-
 def test_load_or_train_best_trains_once_and_retrains_for_another_text(tmp_path, small_corpus, capsys):
-    path = tmp_path / "best.npz"
+    path = tmp_path / "training.npz"
     first = rnnlib.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
-    assert "as none is saved yet" in capsys.readouterr().out and path.is_file()
+    assert "as there is no checkpoint yet" in capsys.readouterr().out and path.is_file()
+    assert first.update == first.total == 2 * rnnlib.updates_per_epoch(len(small_corpus.data), 25)
     again = rnnlib.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
-    assert capsys.readouterr().out == "" and np.array_equal(again.rnn.theta, first.rnn.theta)
+    assert capsys.readouterr().out == "" and np.array_equal(again.best.theta, first.best.theta)
     other = rnnlib.Corpus(small_corpus.text.upper(), source="shouting")
     rnnlib.load_or_train_best(other, path, m=8, epochs=2, progress=False)
     assert "trained on another text (pangrams)" in capsys.readouterr().out
-    assert rnnlib.load_model(path).source == "shouting"
+    assert rnnlib.load_checkpoint(path).source == "shouting"
+
+
+def test_load_or_train_best_uses_an_unfinished_run_and_says_so(tmp_path, small_corpus, capsys):
+    path = tmp_path / "training.npz"
+    rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=20, checkpoint=path, progress=False)
+    rewritten = rnnlib.load_checkpoint(path)
+    rewritten.total = 50
+    rnnlib.save_checkpoint(path, rewritten)
+    ckpt = rnnlib.load_or_train_best(small_corpus, path)
+    assert ckpt.update == 20 and "stopped at update 20 of 50" in capsys.readouterr().out
 
 
 def test_table_shows_as_text_and_html():
