@@ -1049,14 +1049,15 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=30
     re-sampled from rnn whenever one of them changes.  Returns the ipywidgets box."""
     import ipywidgets as widgets
 
-    style, layout = {"description_width": "initial"}, widgets.Layout(width="32em")
+    style, layout = {"description_width": "10em"}, widgets.Layout(width="36em")  # labels in full, aligned
     controls = {
         "temperature": widgets.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.05,
                                            description="temperature", readout_format=".2f",
                                            continuous_update=False, style=style, layout=layout),
         "length": widgets.IntSlider(value=length, min=20, max=2000, step=10, description="length (characters)",
                                     continuous_update=False, style=style, layout=layout),
-        "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=style),
+        "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=style,
+                                       layout=widgets.Layout(width="20em")),
     }
     text = widgets.Output(layout=widgets.Layout(border="1px solid #ccc", padding="0.5em"))
 

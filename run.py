@@ -6,6 +6,7 @@
     python3 run.py bench    speed: µs per training update against the plain implementation,
                             and synthesis characters per second
     python3 run.py lab      open the notebooks in JupyterLab
+    python3 run.py serve    the temperature slider as a web page (Voilà) on http://127.0.0.1:8866/
 
 Each first makes sure .venv (in this folder) holds requirements.txt: it is created on the
 first run and brought up to date whenever requirements.txt changes; otherwise this costs
@@ -28,6 +29,7 @@ COMMANDS = {
     "test": ["-m", "pytest"],
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
     "lab": ["-m", "jupyter", "lab", str(ROOT / "notebooks")],
+    "serve": [str(ROOT / "scripts" / "serve.py")],
 }
 
 
@@ -62,7 +64,10 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
-    return subprocess.run(command, cwd=ROOT).returncode
+    try:
+        return subprocess.run(command, cwd=ROOT).returncode
+    except KeyboardInterrupt:  # Ctrl-C reached the command too, which has stopped
+        return 130
 
 
 if __name__ == "__main__":

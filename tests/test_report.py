@@ -119,4 +119,4 @@ def test_temperature_explorer_resamples_when_a_control_moves(small_corpus, train
     assert text() == rnnlib.generate(rnn, small_corpus, 100, temperature=1.9, rng=4)
     slider = box.controls["temperature"]
     assert (slider.min, slider.max, slider.description) == (0.1, 2.0, "temperature")
-    assert slider.style.description_width == "initial"
+    assert {c.style.description_width for c in box.controls.values()} == {"10em"}

@@ -1,0 +1,137 @@
+"""The temperature slider as a web page: Voilà serves notebooks/3_synthesis.ipynb, headless
+Chromium (Debian's, driven by Playwright) moves the slider by keyboard and by mouse, and the
+readout and the text must follow."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import rnnlib
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+TEMPERATURE = ".widget-slider:has(label:text-is('temperature'))"
+
+
+def chromium_path():
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    how = "install Debian's chromium package (sudo apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"Chromium is missing, and CI must run the browser test: {how}")
+    pytest.skip(f"Chromium is not installed, so the browser test cannot run: {how}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def voila(tmp_path):
+    """Voilà on a free loopback port, serving the synthesis notebook with a small model that
+    this fixture trains in a second on a small text; stopped by its process id afterwards."""
+    corpus_path = tmp_path / "corpus.txt"
+    corpus_path.write_text(rnnlib.python_docs_text()[:30_000], encoding="utf-8")
+    corpus = rnnlib.load_corpus(corpus_path)
+    results = tmp_path / "results"
+    rnnlib.train(rnnlib.RNN.init(corpus.K, m=32, rng=0), corpus, updates=400, progress=False,
+                 checkpoint=results / "training.npz")
+    env = dict(os.environ, RNN_CORPUS=str(corpus_path), RNN_RESULTS=str(results),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    port = free_port()
+    log = open(tmp_path / "voila.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser",
+                               f"--port={port}", "--Voila.ip=127.0.0.1"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/voila/static/", server, tmp_path / "voila.log")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def wait_until_answering(url, server, log_path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"Voilà exited with {server.returncode}:\n{log_path.read_text(errors='replace')}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means the server is up
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"Voilà did not answer at {url} within {timeout} s")
+
+
+def wait_for_change(read, old, timeout_ms=20_000):
+    """Poll read() until it differs from old; return the new value."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        value = read()
+        if value != old:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"still {old!r} after {timeout_ms / 1000:.0f} s")
+
+
+def test_the_slider_resamples_the_text_by_keyboard_and_by_mouse(voila, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 1200})
+        try:
+            page.goto(voila, timeout=60_000)
+            handle = page.locator(f"{TEMPERATURE} .noUi-handle")
+            handle.wait_for(timeout=60_000)
+            readout = page.locator(f"{TEMPERATURE} .widget-readout")
+            output = page.locator(".widget-output").last
+            text = lambda: output.inner_text()  # noqa: E731
+            assert readout.inner_text() == "1.00"
+            first = wait_for_change(text, "")
+
+            handle.focus()
+            for _ in range(4):
+                handle.press("ArrowRight")  # one step is 0.05
+            assert wait_for_change(readout.inner_text, "1.00") == "1.20"
+            by_keyboard = wait_for_change(text, first)
+
+            track = page.locator(f"{TEMPERATURE} .noUi-target").bounding_box()
+            box = handle.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(track["x"] + 0.1 * track["width"], box["y"] + box["height"] / 2, steps=8)
+            page.mouse.up()
+            by_mouse = float(wait_for_change(readout.inner_text, "1.20"))
+            assert 0.1 <= by_mouse < 0.6
+            wait_for_change(text, by_keyboard)
+        except Exception:
+            shot = tmp_path / "browser-test-failure.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the page at the failure: {shot}")
+            raise
+        finally:
+            browser.close()
