@@ -37,7 +37,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 BOOK_PATH = ROOT / "data" / "goblet_book.txt"
 CORPUS_ENV = "RNN_CORPUS"
-# Where the notebooks keep what they make (the best model); the tests point it elsewhere.
+# Where the notebooks keep what they make (the training checkpoint, with the best model);
+# the tests point it elsewhere.
 RESULTS_DIR = Path(os.environ.get("RNN_RESULTS") or ROOT / "results")
 CHECKPOINT_PATH = RESULTS_DIR / "training.npz"
 DEFAULT_SEED = 0
@@ -610,6 +611,7 @@ def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
     smooth_loss[:state.update] = history.smooth_loss[:state.update]
     history.smooth_loss = smooth_loss[:state.update]
     bar = _progress_bar(state, progress)
+    saved_at = None
     try:
         with _stop_requests() as stop_requested:
             while state.update < state.total and not stop_requested():
@@ -621,6 +623,7 @@ def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
                 history.smooth_loss = smooth_loss[:state.update]
                 if checkpoint is not None and state.update % state.checkpoint_every == 0:
                     save_checkpoint(checkpoint, state)
+                    saved_at = state.update
                 if bar is not None and (state.update % 100 == 0 or state.update == state.total):
                     bar.update(state.update - bar.n)
                     bar.set_postfix(smooth_loss=f"{state.smooth:.2f}", refresh=False)
@@ -631,7 +634,7 @@ def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
     if history.interrupted:
         print(f"Interrupted after update {state.update:,} of {state.total:,}"
               + (f"; resume with rnnlib.resume({str(checkpoint)!r}, corpus)" if checkpoint else ""))
-    if checkpoint is not None and state.update % state.checkpoint_every != 0:
+    if checkpoint is not None and saved_at != state.update:
         save_checkpoint(checkpoint, state)
     return history
 
@@ -661,9 +664,9 @@ def _update(state: Checkpoint, x, y, corpus: Corpus, smooth_loss: np.ndarray) ->
 def _stop_requests():
     """Turn the first Ctrl-C (SIGINT: a notebook's interrupt button too) into a request to stop
     after the current update; a second one interrupts at once.  Yields a function that tells
-    whether a stop was requested.  A KeyboardInterrupt raised inside the loop by other means
-    counts as a request too: it can only come from the update's loss computation, before any
-    state changes, since the handler keeps SIGINT from raising anywhere else."""
+    whether a stop was requested.  A KeyboardInterrupt raised inside the loop other than by
+    SIGINT (which the handler keeps from raising) is taken as a request too: the state is
+    whole if it came before the update changed anything, e.g. from the loss computation."""
     requested, forced = [], []
 
     def handler(signum, frame):
@@ -909,7 +912,7 @@ class Table:
         self.title, self.float_format = title, float_format
 
     def _cell(self, value) -> str:
-        if isinstance(value, float) or isinstance(value, np.floating):
+        if isinstance(value, (float, np.floating)):
             return "—" if math.isnan(value) else self.float_format.format(value)
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             return f"{value:,}"

@@ -127,6 +127,17 @@ def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_
     assert_same_run(rnn, history, *uninterrupted)
 
 
+def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path, small_corpus, monkeypatch):
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt)
+    history = rnnlib.train(fresh(small_corpus), small_corpus, updates=35, checkpoint=tmp_path / "r.npz",
+                           **SETTINGS)
+    assert history.interrupted and history.updates == 0
+    assert rnnlib.load_checkpoint(tmp_path / "r.npz").update == 0
+
+
 def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkeypatch):
     """A real SIGINT arriving mid-update: that update completes, then training stops."""
     real, calls = rnnlib.loss_and_gradients, []
