@@ -676,10 +676,14 @@ def _stop_requests():
         requested.append(signum)
         print("\nStopping after this update (press Ctrl-C again to stop at once) ...", flush=True)
 
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: signals cannot be caught here
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it
         previous = None
+    else:
+        try:
+            signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread: signals cannot be caught here
+            previous = None
     try:
         yield lambda: bool(requested)
     except KeyboardInterrupt:

@@ -138,7 +138,16 @@ def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path
     assert rnnlib.load_checkpoint(tmp_path / "r.npz").update == 0
 
 
-def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkeypatch):
+@pytest.fixture
+def sigint_default():
+    """Python's own SIGINT handler for the test, whatever the test process inherited (a
+    background job, for one, starts with SIGINT ignored)."""
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, inherited)
+
+
+def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkeypatch, sigint_default):
     """A real SIGINT arriving mid-update: that update completes, then training stops."""
     real, calls = rnnlib.loss_and_gradients, []
 
@@ -155,6 +164,22 @@ def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkey
     assert history.interrupted and history.updates == 6
     assert rnnlib.load_checkpoint(tmp_path / "run.npz").update == 6
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it(small_corpus, monkeypatch):
+    real, during = rnnlib.loss_and_gradients, []
+
+    def note_the_handler(*args):
+        during.append(signal.getsignal(signal.SIGINT))
+        return real(*args)
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", note_the_handler)
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        history = rnnlib.train(fresh(small_corpus), small_corpus, updates=5, **SETTINGS)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    assert during == [signal.SIG_IGN] * 5 and not history.interrupted
 
 
 def test_a_killed_training_process_resumes_to_the_same_parameters(tmp_path, small_corpus):
