@@ -204,20 +204,6 @@ class Params(Mapping):
             self._arrays[name] = self.theta[start:start + size].reshape(shape)
             start += size
 
-    @classmethod
-    def from_arrays(cls, b, c, U, W, V):
-        """Params holding copies of the given arrays, whose shapes must agree with U's (m, K)."""
-        arrays = {name: np.asarray(a) for name, a in zip("bcUWV", (b, c, U, W, V))}
-        if arrays["U"].ndim != 2:
-            raise ValueError(f"U must be a 2-D (m, K) array, not of shape {arrays['U'].shape}")
-        params = cls(*arrays["U"].shape, dtype=np.result_type(*arrays.values()))
-        for name, a in arrays.items():
-            if a.shape != params[name].shape:
-                raise ValueError(f"{name} has shape {a.shape}; with U of shape {arrays['U'].shape} "
-                                 f"it must be {params[name].shape}")
-            params[name][...] = a
-        return params
-
     b = property(lambda self: self._arrays["b"], doc="(m,) hidden bias")
     c = property(lambda self: self._arrays["c"], doc="(K,) output bias")
     U = property(lambda self: self._arrays["U"], doc="(m, K) input-to-hidden weights")
@@ -462,12 +448,16 @@ class History:
     best_loss: float
     best_update: int
     updates_per_epoch: int
-    seq_length: int
     interrupted: bool = False
 
     @property
     def updates(self) -> int:
         return len(self.smooth_loss)
+
+
+def sequence_at(data: np.ndarray, e: int, seq_length: int):
+    """The training sequence starting at e: x = data[e:e+s] and its successors y = data[e+1:e+s+1]."""
+    return data[e:e + seq_length], data[e + 1:e + seq_length + 1]
 
 
 def updates_per_epoch(n_chars: int, seq_length: int) -> int:
@@ -561,7 +551,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
         h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan,
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
-                        best_update=0, updates_per_epoch=per_epoch, seq_length=seq_length),
+                        best_update=0, updates_per_epoch=per_epoch),
         total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
         sample_every=None if sample_every is None else _positive_int(sample_every, "sample_every"),
         sample_length=_positive_int(sample_length, "sample_length"),
@@ -618,8 +608,7 @@ def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
                 if len(data) - state.e < s + 1:   # too little text left: a new epoch
                     state.epoch, state.e = state.epoch + 1, 0
                     state.h = np.zeros(rnn.m, dtype=rnn.dtype)
-                _update(state, data[state.e:state.e + s], data[state.e + 1:state.e + s + 1], corpus,
-                        smooth_loss)
+                _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss)
                 history.smooth_loss = smooth_loss[:state.update]
                 if checkpoint is not None and state.update % state.checkpoint_every == 0:
                     save_checkpoint(checkpoint, state)
@@ -797,7 +786,7 @@ def _checkpoint_from_fields(f: dict) -> Checkpoint:
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
-                      updates_per_epoch=per_epoch, seq_length=seq_length)
+                      updates_per_epoch=per_epoch)
     return Checkpoint(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
@@ -939,8 +928,7 @@ class Table:
 
 def sequences(corpus: Corpus, count: int, seq_length: int = 25):
     """The first `count` training sequences (x, y) of the corpus, as train takes them."""
-    return [(corpus.data[e:e + seq_length], corpus.data[e + 1:e + seq_length + 1])
-            for e in range(0, count * seq_length, seq_length)]
+    return [sequence_at(corpus.data, e, seq_length) for e in range(0, count * seq_length, seq_length)]
 
 
 GRADIENT_REFERENCES = {

@@ -3,7 +3,7 @@ import pytest
 
 import plain_rnn
 import rnnlib
-from rnnlib import RNN, Params
+from rnnlib import RNN
 
 
 def random_rnn(K, m, rng):
@@ -64,13 +64,6 @@ def test_copy_and_astype_are_independent():
     z.V[0, 0] += 1j
     assert rnn.W[0, 0] != twin.W[0, 0] and np.isrealobj(rnn.V)
     assert isinstance(twin, RNN) and z.dtype == np.complex128
-
-
-def test_from_arrays_checks_shapes():
-    p = Params.from_arrays(np.zeros(3), np.zeros(5), np.ones((3, 5)), np.eye(3), np.ones((5, 3)))
-    assert p.m == 3 and p.K == 5 and p.W[1, 1] == 1
-    with pytest.raises(ValueError, match=r"W has shape \(3, 4\).*must be \(3, 3\)"):
-        Params.from_arrays(np.zeros(3), np.zeros(5), np.ones((3, 5)), np.ones((3, 4)), np.ones((5, 3)))
 
 
 def test_softmax_is_stable_and_sums_to_one():
