@@ -392,10 +392,15 @@ def complex_step_gradients(rnn: RNN, x, y, h0, eps: float = 1e-30) -> Params:
     return grads
 
 
-def relative_error(a, b) -> float:
-    """max over entries of |a − b| / max(1e-8, |a| + |b|): the assignment's measure."""
+def relative_errors(a, b) -> np.ndarray:
+    """|a − b| / max(1e-8, |a| + |b|), entry by entry."""
     a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+
+
+def relative_error(a, b) -> float:
+    """The largest of relative_errors(a, b): the assignment's measure."""
+    return float(np.max(relative_errors(a, b)))
 
 
 # ----------------------------------------------------------------------------- optimiser
@@ -498,6 +503,10 @@ class Checkpoint:
     def best(self) -> RNN:
         return self.history.best
 
+    def trained_on(self, corpus: Corpus) -> bool:
+        """Whether this run was trained on exactly corpus's text."""
+        return self.corpus_sha256 == text_fingerprint(corpus.text)
+
     @property
     def best_loss(self) -> float:
         return self.history.best_loss
@@ -573,7 +582,7 @@ def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = 
                          f"({state.source}); this corpus ({corpus.source}) has {corpus.K}: missing "
                          f"{''.join(missing)!r}, extra {''.join(extra)!r}. Resume with the text it "
                          f"was trained on")
-    if text_fingerprint(corpus.text) != state.corpus_sha256:
+    if not state.trained_on(corpus):
         warnings.warn(f"{corpus.source} is not the text {path} was trained on ({state.source}), "
                       f"though it has the same characters: training goes on, but not as the "
                       f"original run would have", stacklevel=2)
@@ -796,6 +805,27 @@ def _checkpoint_from_fields(f: dict) -> Checkpoint:
         corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]))
 
 
+def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4, seed=1,
+                       **train_args) -> Checkpoint:
+    """The training checkpoint at path if it was trained on this very corpus; otherwise train
+    with the assignment's settings (printing why), checkpointing there.  Its .best is the
+    best model.  path: default CHECKPOINT_PATH, where notebooks/2_training.ipynb trains."""
+    path = Path(path or CHECKPOINT_PATH)
+    reason = "there is no checkpoint yet"
+    if path.is_file():
+        saved = load_checkpoint(path)
+        if saved.trained_on(corpus):
+            if saved.update < saved.total:
+                print(f"The run in {display_path(path)} stopped at update {saved.update:,} of "
+                      f"{saved.total:,}: its best model so far is used (rnnlib.resume finishes it).")
+            return saved
+        reason = f"the checkpoint there was trained on another text ({saved.source})"
+    print(f"Training on {corpus.source}, as {reason}: m = {m}, {epochs} epochs, seed {seed}.")
+    train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
+          checkpoint=path, **train_args)
+    return load_checkpoint(path)
+
+
 # ----------------------------------------------------------------------------- synthesis
 
 
@@ -863,27 +893,6 @@ def generate(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, prim
     h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
     h = hidden_states(rnn, x[:-1], h)[-1]
     return corpus.decode(synthesize(rnn, h, x[-1], n, temperature=temperature, rng=rng))
-
-
-def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4, seed=1,
-                       **train_args) -> Checkpoint:
-    """The training checkpoint at path if it was trained on this very corpus; otherwise train
-    with the assignment's settings (printing why), checkpointing there.  Its .best is the
-    best model.  path: default CHECKPOINT_PATH, where notebooks/2_training.ipynb trains."""
-    path = Path(path or CHECKPOINT_PATH)
-    reason = "there is no checkpoint yet"
-    if path.is_file():
-        saved = load_checkpoint(path)
-        if saved.corpus_sha256 == text_fingerprint(corpus.text):
-            if saved.update < saved.total:
-                print(f"The run in {display_path(path)} stopped at update {saved.update:,} of "
-                      f"{saved.total:,}: its best model so far is used (rnnlib.resume finishes it).")
-            return saved
-        reason = f"the checkpoint there was trained on another text ({saved.source})"
-    print(f"Training on {corpus.source}, as {reason}: m = {m}, {epochs} epochs, seed {seed}.")
-    train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
-          checkpoint=path, **train_args)
-    return load_checkpoint(path)
 
 
 # ----------------------------------------------------------------------------- report: tables, figures, widgets
@@ -977,7 +986,7 @@ def error_anatomy(check: GradientCheck, estimate: str, exact: str = "complex ste
     for name in CHECK_ORDER:
         g, est = check.analytic[sequence][name], check.references[estimate, sequence][name]
         ref = check.references[exact, sequence][name]
-        ratio = np.abs(g - est) / np.maximum(1e-8, np.abs(g) + np.abs(est))
+        ratio = relative_errors(g, est)
         worst = np.unravel_index(np.argmax(ratio), ratio.shape)
         rows.append([name, float(np.abs(est - ref).max()), float(np.abs(g - ref).max()),
                      float(np.abs(ref).max()), float(abs(ref[worst])), float(ratio[worst])])

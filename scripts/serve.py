@@ -28,7 +28,7 @@ def check_model(corpus) -> str | None:
         checkpoint = rnnlib.load_checkpoint(path)
     except ValueError as err:
         return f"{err}\nTo make a new one, {make}."
-    if checkpoint.corpus_sha256 != rnnlib.text_fingerprint(corpus.text):
+    if not checkpoint.trained_on(corpus):
         return (f"The model in {rnnlib.display_path(path)} was trained on {checkpoint.source}, but the "
                 f"corpus now is {corpus.source}: {make}.")
     return None
