@@ -1,27 +1,30 @@
 """A vanilla character-level RNN in NumPy, trained with AdaGrad (KTH DD2424, Assignment 4).
 
-The model, with K distinct characters and m hidden units::
+With K distinct characters and m hidden units, where each equation is computed::
 
-    a_t = W h_{t-1} + U x_t + b        W: (m, m)  U: (m, K)  b: (m,)
-    h_t = tanh(a_t)
-    o_t = V h_t + c                    V: (K, m)  c: (K,)
-    p_t = softmax(o_t)
-    L   = sum_t -log p_t[y_t]          y_t = x_{t+1}, the next character
+    a_t = W h_{t-1} + U x_t + b      W (m, m)  U (m, K)  b (m,)   hidden_states
+    h_t = tanh(a_t)                                                hidden_states
+    o_t = V h_t + c                  V (K, m)  c (K,)             probabilities
+    p_t = softmax(o_t)                                             softmax
+    L   = sum_t -log p_t[y_t]        y_t = x_{t+1}                cross_entropy
+    dL/do_t, dL/da_t (BPTT), dL/db, dL/dc, dL/dU, dL/dW, dL/dV     loss_and_gradients
+    G += g^2,  theta -= eta g / sqrt(G + eps)                      AdaGrad.step
+    x_{t+1} ~ softmax(o_t / T)                                     synthesize
 
-Characters are int indices into the sorted vocabulary; ``x_t`` as a one-hot vector
-is only ever used as "column x_t of U".  Everything is computed in the dtype of the
-parameters (float64 by default), so complex-step gradients run through the very same
+Characters are int indices into the sorted vocabulary; ``x_t`` as a one-hot vector is only
+ever used as "column x_t of U".  Everything is computed in the dtype of the parameters
+(float64 by default; float32 works too), so complex-step gradients run through the very same
 code.
 
-Sections: corpus · model · gradients and their checks · optimiser · training · checkpoints ·
-synthesis · report (tables, figures and widgets for the notebooks).
+Sections, in the order data flows through them: corpus · model · loss and gradients ·
+gradient checks · optimiser · training · checkpoints · synthesis.  The report's tables,
+figures and widgets live beside the notebooks, in notebooks/report.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import json
 import math
 import numbers
@@ -37,8 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 BOOK_PATH = ROOT / "data" / "goblet_book.txt"
 CORPUS_ENV = "RNN_CORPUS"
-# Where the notebooks keep what they make (the training checkpoint, with the best model);
-# the tests point it elsewhere.
+# The report's training checkpoint (with the best model); $RNN_RESULTS moves it, as the tests do.
 RESULTS_DIR = Path(os.environ.get("RNN_RESULTS") or ROOT / "results")
 CHECKPOINT_PATH = RESULTS_DIR / "training.npz"
 DEFAULT_SEED = 0
@@ -314,7 +316,7 @@ def _check_sequence(rnn, x, y, h0):
     return x, y
 
 
-# ----------------------------------------------------------------------------- gradients and their checks
+# ----------------------------------------------------------------------------- loss and gradients
 
 
 def loss_and_gradients(rnn: RNN, x, y, h0):
@@ -349,6 +351,9 @@ def loss_and_gradients(rnn: RNN, x, y, h0):
     np.dot(dA.T, H[:-1], out=grads.W)
     np.dot(G.T, H[1:], out=grads.V)
     return L.item(), grads, H[-1].copy()
+
+
+# ----------------------------------------------------------------------------- gradient checks
 
 
 def numerical_gradients(rnn: RNN, x, y, h0, delta: float = 1e-4, dtype=np.longdouble) -> Params:
@@ -422,7 +427,8 @@ class AdaGrad:
         theta, g = rnn.theta, grads.theta
         if self.G is None:
             self.G = np.zeros_like(theta)
-        G, tmp = self.G, np.empty_like(g)     # explicit temporaries: a large expression here is 5x slower
+        # G += g**2;  theta -= eta * g / np.sqrt(G + eps), through one temporary (four cost 4.6x)
+        G, tmp = self.G, np.empty_like(g)
         G += np.square(g, out=tmp)
         np.sqrt(np.add(G, self.eps, out=tmp), out=tmp)
         theta -= np.multiply(np.divide(g, tmp, out=tmp), self.eta, out=tmp)
@@ -471,7 +477,7 @@ def updates_per_epoch(n_chars: int, seq_length: int) -> int:
 
 
 @dataclass(eq=False)
-class Checkpoint:
+class TrainingState:
     """The complete state of a training run between two updates: what a checkpoint file holds
     and what `resume` continues from.
 
@@ -516,7 +522,7 @@ class Checkpoint:
         return self.history.best_update
 
     def __repr__(self):
-        return (f"Checkpoint(update {self.update:,} of {self.total:,}, epoch {self.epoch + 1}, "
+        return (f"TrainingState(update {self.update:,} of {self.total:,}, epoch {self.epoch + 1}, "
                 f"m = {self.rnn.m}, K = {self.rnn.K}, trained on {self.source}; best smooth loss "
                 f"{self.best_loss:.2f} at update {self.best_update:,})")
 
@@ -540,10 +546,11 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
-    Ctrl-C (or a notebook's interrupt) stops at the end of the current update, writes the
-    checkpoint, and returns the history so far with `interrupted` set.  A non-finite loss
-    raises FloatingPointError naming the update, with the history so far as its `.history`;
-    rnn keeps the last good parameters and the last checkpoint is left as it was.
+    Ctrl-C (or a notebook's stop button) stops at the end of the current update, writes the
+    checkpoint, prints how to resume and raises KeyboardInterrupt, so that the caller stops
+    too.  That error, a non-finite loss (FloatingPointError naming the update) and a failed
+    checkpoint write (OSError naming the file) all carry the history so far as `.history`; rnn
+    keeps the parameters of the last complete update, and a checkpoint already written stays.
     """
     seq_length = _positive_int(seq_length, "seq_length")
     if not (isinstance(eta, numbers.Real) and math.isfinite(eta) and eta > 0):
@@ -556,7 +563,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
-    state = Checkpoint(
+    state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
         h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan,
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
@@ -603,7 +610,7 @@ def _total_updates(per_epoch, epochs, updates) -> int:
                _positive_int(updates, "updates") if updates is not None else math.inf)
 
 
-def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
+def _run(state: TrainingState, corpus: Corpus, checkpoint, progress) -> History:
     """The training loop, from state to state.total updates; see train."""
     rnn, history, s, data = state.rnn, state.history, state.seq_length, corpus.data
     smooth_loss = np.empty(state.total)
@@ -626,27 +633,33 @@ def _run(state: Checkpoint, corpus: Corpus, checkpoint, progress) -> History:
                     bar.update(state.update - bar.n)
                     bar.set_postfix(smooth_loss=f"{state.smooth:.2f}", refresh=False)
         history.interrupted = state.update < state.total
+        if checkpoint is not None and saved_at != state.update:
+            save_checkpoint(checkpoint, state)
+    except (FloatingPointError, OSError) as err:  # a diverged loss, a failed checkpoint write
+        err.history = history
+        raise
     finally:
         if bar is not None:
             bar.close()
-    if history.interrupted:
-        print(f"Interrupted after update {state.update:,} of {state.total:,}"
-              + (f"; resume with rnnlib.resume({str(checkpoint)!r}, corpus)" if checkpoint else ""))
-    if checkpoint is not None and saved_at != state.update:
-        save_checkpoint(checkpoint, state)
+    if history.interrupted:  # stop the caller too: a notebook's Run All, a script, a test run
+        stop = KeyboardInterrupt(
+            f"Interrupted after update {state.update:,} of {state.total:,}"
+            + (f"; the checkpoint {checkpoint} holds the run: resume with rnnlib.resume({str(checkpoint)!r}, "
+               f"corpus)" if checkpoint else " (no checkpoint was asked for: nothing to resume from)"))
+        print(stop, flush=True)
+        stop.history = history
+        raise stop
     return history
 
 
-def _update(state: Checkpoint, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> None:
+def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> None:
     """One training update: loss and gradients, smooth loss, best model, sample, AdaGrad."""
     rnn, history, u = state.rnn, state.history, state.update
     L, grads, h_next = loss_and_gradients(rnn, x, y, state.h)
     if not math.isfinite(L):
-        err = FloatingPointError(
+        raise FloatingPointError(
             f"the loss at update {u} is {L}: training stopped, and the parameters are those "
             f"before it. Try a smaller eta (now {state.optimiser.eta}) or check the input")
-        err.history = history
-        raise err
     state.smooth = L if u == 0 else 0.999 * state.smooth + 0.001 * L
     smooth_loss[u] = state.smooth
     if state.smooth < history.best_loss:
@@ -693,7 +706,7 @@ def _stop_requests():
             signal.signal(signal.SIGINT, previous)
 
 
-def _progress_bar(state: Checkpoint, progress):
+def _progress_bar(state: TrainingState, progress):
     if not progress:
         return None
     from tqdm.auto import tqdm
@@ -706,11 +719,10 @@ CHECKPOINT_FORMAT = "rnnlib-checkpoint"
 CHECKPOINT_VERSION = 1
 
 
-def save_checkpoint(path, state: Checkpoint) -> Path:
+def save_checkpoint(path, state: TrainingState) -> Path:
     """Write state to path as a .npz of plain arrays, atomically: a temporary file in the same
     folder, flushed to disk, then renamed over path, so a crash never leaves half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     history = state.history
     samples = sorted(history.samples.items())
     G = state.optimiser.G if state.optimiser.G is not None else np.zeros_like(state.rnn.theta)
@@ -731,11 +743,19 @@ def save_checkpoint(path, state: Checkpoint) -> Path:
         "sample_texts": _code_points("".join(text for _, text in samples)),
     }
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **fields)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            np.savez(f, **fields)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:  # a full disk, a read-only folder: keep the last good file, say what to do
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, f"could not write the checkpoint {path} ({err.strerror or err}); the "
+                                 f"previous checkpoint there, if any, is intact. Free some space, or give "
+                                 f"another checkpoint path") from err
     return path
 
 
@@ -748,7 +768,7 @@ def _text(codes: np.ndarray) -> str:
     return np.asarray(codes, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def load_checkpoint(path) -> Checkpoint:
+def load_checkpoint(path) -> TrainingState:
     """The training state saved at path.  Reads plain arrays only (allow_pickle=False), so a
     file can never make this run code; anything missing, damaged or foreign is a ValueError
     naming the file (FileNotFoundError when there is no file)."""
@@ -776,7 +796,7 @@ def load_checkpoint(path) -> Checkpoint:
                          f"intact copy, or train again") from None
 
 
-def _checkpoint_from_fields(f: dict) -> Checkpoint:
+def _checkpoint_from_fields(f: dict) -> TrainingState:
     m, K, update = int(f["m"]), int(f["K"]), int(f["update"])
     rnn, best = RNN(m, K, dtype=f["theta"].dtype), RNN(m, K, dtype=f["theta"].dtype)
     rnn.theta[...], best.theta[...] = f["theta"], f["best_theta"]  # shapes must match exactly
@@ -796,35 +816,13 @@ def _checkpoint_from_fields(f: dict) -> Checkpoint:
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
                       updates_per_epoch=per_epoch)
-    return Checkpoint(
+    return TrainingState(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
         smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
         sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
         corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]))
-
-
-def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4, seed=1,
-                       **train_args) -> Checkpoint:
-    """The training checkpoint at path if it was trained on this very corpus; otherwise train
-    with the assignment's settings (printing why), checkpointing there.  Its .best is the
-    best model.  path: default CHECKPOINT_PATH, where notebooks/2_training.ipynb trains."""
-    path = Path(path or CHECKPOINT_PATH)
-    reason = "there is no checkpoint yet"
-    if path.is_file():
-        saved = load_checkpoint(path)
-        if saved.trained_on(corpus):
-            if saved.update < saved.total:
-                print(f"The run in {display_path(path)} stopped at update {saved.update:,} of "
-                      f"{saved.total:,}: its best model so far is used (rnnlib.resume finishes it).")
-            return saved
-        reason = f"the checkpoint there was trained on another text ({saved.source})"
-    print(f"Training on {corpus.source}, as {reason}: m = {m}, {epochs} epochs, seed {seed}.")
-    train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
-          checkpoint=path, **train_args)
-    return load_checkpoint(path)
-
 
 # ----------------------------------------------------------------------------- synthesis
 
@@ -855,11 +853,13 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
     Y = []
     x = int(x0)
     for u in rng.random(n).tolist():
-        np.tanh(W.dot(h) + UbT[x], out=h)
-        Vc.dot(h1, out=o)
-        o -= np.maximum.reduce(o)               # exp(<= 0) cannot overflow, whatever T
+        np.tanh(W.dot(h) + UbT[x], out=h)       # h = tanh(W h + U x + b)
+        Vc.dot(h1, out=o)                       # o = V h + c
+        # x ~ p = softmax(o / T): the first k with cumsum(p)[k] > u, found on exp((o - max o) / T)
+        # unnormalised, with u scaled by its sum instead (exp(<= 0) cannot overflow, whatever T)
+        o -= np.maximum.reduce(o)
         o /= T
-        np.add.accumulate(np.exp(o, out=o), out=cdf)    # unnormalised: scale u instead
+        np.add.accumulate(np.exp(o, out=o), out=cdf)
         x = cdf_head.searchsorted(u * cdf[-1], side="right")
         Y.append(x)
     return np.array(Y, dtype=np.intp)
@@ -893,186 +893,3 @@ def generate(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, prim
     h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
     h = hidden_states(rnn, x[:-1], h)[-1]
     return corpus.decode(synthesize(rnn, h, x[-1], n, temperature=temperature, rng=rng))
-
-
-# ----------------------------------------------------------------------------- report: tables, figures, widgets
-
-# The smooth loss of the published run (m = 100, eta = 0.1, seq_length = 25, sigma = 0.01).
-PUBLISHED_SMOOTH_LOSS = {0: 109.55, 10_000: 54.33, 20_000: 51.04, 30_000: 49.61, 40_000: 48.47,
-                         50_000: 49.01, 60_000: 47.71, 70_000: 47.45, 80_000: 45.77, 90_000: 46.49,
-                         100_000: 47.42}
-
-
-class Table:
-    """A small table: shown as HTML in notebooks and as aligned text elsewhere.
-
-    columns: header strings;  rows: sequences of values;  floats are shown with `float_format`.
-    """
-
-    def __init__(self, columns, rows, *, title="", float_format="{:.2e}"):
-        self.columns, self.rows = list(columns), [list(row) for row in rows]
-        self.title, self.float_format = title, float_format
-
-    def _cell(self, value) -> str:
-        if isinstance(value, (float, np.floating)):
-            return "—" if math.isnan(value) else self.float_format.format(value)
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-            return f"{value:,}"
-        return str(value)
-
-    def __repr__(self):
-        cells = [self.columns] + [[self._cell(v) for v in row] for row in self.rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(([self.title] if self.title else []) + lines)
-
-    def _repr_html_(self):
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(self._cell(v))}</td>" for v in row) + "</tr>"
-                       for row in self.rows)
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def sequences(corpus: Corpus, count: int, seq_length: int = 25):
-    """The first `count` training sequences (x, y) of the corpus, as train takes them."""
-    return [sequence_at(corpus.data, e, seq_length) for e in range(0, count * seq_length, seq_length)]
-
-
-GRADIENT_REFERENCES = {
-    "centred differences": numerical_gradients,
-    "centred differences, float64": lambda rnn, x, y, h0: numerical_gradients(rnn, x, y, h0, dtype=np.float64),
-    "complex step": complex_step_gradients,
-}
-CHECK_ORDER = ("b", "c", "W", "U", "V")  # the published report's row order
-
-
-class GradientCheck(Table):
-    """Relative errors of loss_and_gradients against reference gradients: a row per
-    parameter (b, c, W, U, V), a column per (reference, sequence)."""
-
-    def __init__(self, rnn: RNN, seqs, references=("centred differences",), h0=None):
-        h0 = np.zeros(rnn.m) if h0 is None else h0
-        self.analytic = [loss_and_gradients(rnn, x, y, h0)[1] for x, y in seqs]
-        self.references = {}                        # (reference, sequence index) -> Params
-        columns, errors = [], []
-        for ref in references:
-            for i, (x, y) in enumerate(seqs):
-                other = self.references[ref, i] = GRADIENT_REFERENCES[ref](rnn, x, y, h0)
-                columns.append(f"{ref}, sequence {i + 1}")
-                errors.append([relative_error(self.analytic[i][name], other[name]) for name in CHECK_ORDER])
-        self.errors = np.array(errors).T            # (parameters, columns)
-        super().__init__(["parameter", *columns],
-                         [[name, *row] for name, row in zip(CHECK_ORDER, self.errors.tolist())],
-                         title=f"relative errors, m = {rnn.m}")
-
-    def assert_below(self, threshold: float, reference: str | None = None) -> None:
-        """Raise AssertionError naming every error at or above threshold (in the columns of one
-        reference, or all); print one line saying all is well otherwise."""
-        cols = [j for j, (ref, _) in enumerate(self.references) if reference in (None, ref)]
-        bad = [f"{CHECK_ORDER[i]} ({self.columns[1 + j]}): {self.errors[i, j]:.2e}"
-               for i in range(len(CHECK_ORDER)) for j in cols if not self.errors[i, j] < threshold]
-        if bad or not cols:
-            raise AssertionError(f"relative errors not below {threshold:.0e}: {'; '.join(bad) or 'no such column'}")
-        print(f"All below {threshold:.0e}: b, c, W, U, V ({reference or 'every reference'}).")
-
-
-def error_anatomy(check: GradientCheck, estimate: str, exact: str = "complex step", sequence: int = 0) -> Table:
-    """Where an estimate's relative error comes from, per parameter: its largest absolute
-    error against the exact gradient, the analytic gradient's, and the size of the entry
-    whose relative error is worst.  Needs both references in the check."""
-    rows = []
-    for name in CHECK_ORDER:
-        g, est = check.analytic[sequence][name], check.references[estimate, sequence][name]
-        ref = check.references[exact, sequence][name]
-        ratio = relative_errors(g, est)
-        worst = np.unravel_index(np.argmax(ratio), ratio.shape)
-        rows.append([name, float(np.abs(est - ref).max()), float(np.abs(g - ref).max()),
-                     float(np.abs(ref).max()), float(abs(ref[worst])), float(ratio[worst])])
-    return Table(["parameter", "max abs error, estimate", "max abs error, analytic", "largest |gradient|",
-                  "|gradient| at the worst entry", "worst relative error"], rows,
-                 title=f"{estimate} against the {exact} (sequence {sequence + 1})")
-
-
-def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PUBLISHED_SMOOTH_LOSS) -> Table:
-    """Our smooth loss at the given updates (those the run reached) beside the published run's."""
-    rows = [[u, float(history.smooth_loss[u]), published.get(u, math.nan),
-             round(round(float(history.smooth_loss[u]), 2) - published.get(u, math.nan), 2)]
-            for u in updates if u < history.updates]
-    return Table(["update", "smooth loss", "published", "difference"], rows, float_format="{:.2f}")
-
-
-def seed_table(corpus: Corpus, seeds, updates: int = 20_001, every: int = 10_000, m: int = 100) -> Table:
-    """How much the initialisation matters: the smooth loss at every `every` updates for
-    networks that differ only in the seed of U, W, V (the published run is one such draw)."""
-    marks = list(range(every, updates, every))
-    rows = []
-    for seed in seeds:
-        history = train(RNN.init(corpus.K, m=m, rng=seed), corpus, updates=updates, sample_every=None,
-                        progress=False)
-        rows.append([f"seed {seed}", *(float(history.smooth_loss[u]) for u in marks)])
-    rows.append(["published", *(PUBLISHED_SMOOTH_LOSS.get(u, math.nan) for u in marks)])
-    return Table(["run", *(f"update {u:,}" for u in marks)], rows, float_format="{:.2f}")
-
-
-def plot_smooth_loss(history: History, published=PUBLISHED_SMOOTH_LOSS, ax=None):
-    """The smooth loss per update, epoch boundaries dashed, the published run's points marked."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4.5))
-    ax.plot(np.arange(history.updates), history.smooth_loss, lw=1, label="smooth loss (this run)")
-    for start in range(history.updates_per_epoch, history.updates, history.updates_per_epoch):
-        ax.axvline(start, color="grey", ls="--", lw=0.8)
-    points = {u: v for u, v in published.items() if u < history.updates}
-    if points:
-        ax.plot(list(points), list(points.values()), "o", ms=4, color="C1", label="published run")
-    ax.set(xlabel="update", ylabel="smooth loss",
-           title=f"Smooth loss, {history.updates:,} updates (dashed lines: epoch boundaries)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    return ax.figure
-
-
-def print_samples(history: History) -> None:
-    """Each sample with its update number and the smooth loss then."""
-    for update, text in sorted(history.samples.items()):
-        print(f"--- update {update:,}, smooth loss {history.smooth_loss[update]:.2f}\n{text}\n")
-
-
-def print_temperatures(rnn: RNN, corpus: Corpus, temperatures=(0.5, 0.75, 1.0, 1.5), n: int = 300,
-                       seed: int = 0, prime=None) -> None:
-    """A text of n characters at each temperature, all from the same seed and prime."""
-    for T in temperatures:
-        print(f"--- temperature {T}\n{generate(rnn, corpus, n, temperature=T, prime=prime, rng=seed)}\n")
-
-
-def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=300, seed=0, prime=None):
-    """Sliders for temperature (0.1–2.0) and length, a seed box, and the text they give,
-    re-sampled from rnn whenever one of them changes.  Returns the ipywidgets box."""
-    import ipywidgets as widgets
-
-    style, layout = {"description_width": "10em"}, widgets.Layout(width="36em")  # labels in full, aligned
-    controls = {
-        "temperature": widgets.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.05,
-                                           description="temperature", readout_format=".2f",
-                                           continuous_update=False, style=style, layout=layout),
-        "length": widgets.IntSlider(value=length, min=20, max=2000, step=10, description="length (characters)",
-                                    continuous_update=False, style=style, layout=layout),
-        "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=style,
-                                       layout=widgets.Layout(width="20em")),
-    }
-    text = widgets.Output(layout=widgets.Layout(border="1px solid #ccc", padding="0.5em"))
-
-    def resample(_=None):
-        sample = generate(rnn, corpus, controls["length"].value, temperature=controls["temperature"].value,
-                          prime=prime, rng=controls["seed"].value)
-        text.outputs = ({"output_type": "stream", "name": "stdout", "text": sample},)
-
-    for control in controls.values():
-        control.observe(resample, names="value")
-    resample()
-    box = widgets.VBox([*controls.values(), text])
-    box.controls, box.text = controls, text
-    return box

@@ -8,19 +8,20 @@ Run it with `python3 run.py bench` (or `.venv/bin/python benchmarks/bench.py --h
 """
 
 import argparse
+import importlib.util
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+import rnnlib
 
-import plain_rnn  # noqa: E402
-import rnnlib  # noqa: E402
+# The plain implementation is the tests' reference; load it from its file, where it lives.
+_spec = importlib.util.spec_from_file_location("plain_rnn", Path(__file__).parent.parent / "tests" / "plain_rnn.py")
+plain_rnn = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(plain_rnn)
 
 
 def time_rnnlib(rnn, optimiser, batches, h):

@@ -10,11 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+import rnnlib
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import rnnlib  # noqa: E402
-
 NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
 
 

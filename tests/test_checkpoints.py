@@ -115,10 +115,12 @@ def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_at_update_12)
     rnn = fresh(small_corpus)
-    history = rnnlib.train(rnn, small_corpus, updates=35, rng=7, checkpoint=path, checkpoint_every=100,
-                           **SETTINGS)
+    with pytest.raises(KeyboardInterrupt, match=r"Interrupted after update 12 of 35; the checkpoint .*run\.npz "
+                                                r"holds the run: resume with rnnlib\.resume\(") as stopped:
+        rnnlib.train(rnn, small_corpus, updates=35, rng=7, checkpoint=path, checkpoint_every=100, **SETTINGS)
+    history = stopped.value.history  # the caller stops too, with what was done
     assert history.interrupted and history.updates == 12
-    assert "Interrupted after update 12 of 35; resume with rnnlib.resume(" in capsys.readouterr().out
+    assert "Interrupted after update 12 of 35" in capsys.readouterr().out
     assert np.isfinite(history.best_loss) and history.best_update < 12
     assert rnnlib.load_checkpoint(path).update == 12
     monkeypatch.setattr(rnnlib, "loss_and_gradients", real)
@@ -132,10 +134,25 @@ def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path
         raise KeyboardInterrupt
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt)
-    history = rnnlib.train(fresh(small_corpus), small_corpus, updates=35, checkpoint=tmp_path / "r.npz",
-                           **SETTINGS)
-    assert history.interrupted and history.updates == 0
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        rnnlib.train(fresh(small_corpus), small_corpus, updates=35, checkpoint=tmp_path / "r.npz", **SETTINGS)
+    assert stopped.value.history.interrupted and stopped.value.history.updates == 0
     assert rnnlib.load_checkpoint(tmp_path / "r.npz").update == 0
+
+
+def test_an_interrupt_without_a_checkpoint_says_there_is_nothing_to_resume(small_corpus, monkeypatch):
+    real, calls = rnnlib.loss_and_gradients, []
+
+    def interrupt_at_update_3(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_at_update_3)
+    with pytest.raises(KeyboardInterrupt, match="after update 3 of 35 .no checkpoint was asked for") as stopped:
+        rnnlib.train(fresh(small_corpus), small_corpus, updates=35, **SETTINGS)
+    assert stopped.value.history.updates == 3
 
 
 @pytest.fixture
@@ -148,7 +165,8 @@ def sigint_default():
 
 
 def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkeypatch, sigint_default):
-    """A real SIGINT arriving mid-update: that update completes, then training stops."""
+    """A real SIGINT arriving mid-update: that update completes, the checkpoint is written, and
+    then KeyboardInterrupt stops the caller."""
     real, calls = rnnlib.loss_and_gradients, []
 
     def sigint_during_update_5(*args):
@@ -159,11 +177,33 @@ def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkey
         return real(*args)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", sigint_during_update_5)
-    history = rnnlib.train(fresh(small_corpus), small_corpus, updates=35, rng=7,
-                           checkpoint=tmp_path / "run.npz", **SETTINGS)
-    assert history.interrupted and history.updates == 6
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        rnnlib.train(fresh(small_corpus), small_corpus, updates=35, rng=7,
+                     checkpoint=tmp_path / "run.npz", **SETTINGS)
+    assert stopped.value.history.interrupted and stopped.value.history.updates == 6
     assert rnnlib.load_checkpoint(tmp_path / "run.npz").update == 6
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_a_second_ctrl_c_stops_at_once_and_writes_nothing(tmp_path, small_corpus, monkeypatch, sigint_default):
+    real, calls = rnnlib.loss_and_gradients, []
+
+    def two_sigints_in_update_5(*args):
+        calls.append(1)
+        if len(calls) == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        return real(*args)
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", two_sigints_in_update_5)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        rnnlib.train(fresh(small_corpus), small_corpus, updates=35, checkpoint=tmp_path / "run.npz",
+                     checkpoint_every=2, **SETTINGS)
+    assert not hasattr(stopped.value, "history")  # raised from inside update 5, not after it
+    assert rnnlib.load_checkpoint(tmp_path / "run.npz").update == 4  # the last one written before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it(small_corpus, monkeypatch):
@@ -186,8 +226,6 @@ def test_a_killed_training_process_resumes_to_the_same_parameters(tmp_path, smal
     """SIGKILL part-way through a run that checkpoints often; resume from what it left."""
     path = tmp_path / "run.npz"
     script = textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(Path(rnnlib.__file__).parent)!r})
         import rnnlib
         corpus = rnnlib.Corpus({small_corpus.text!r}, source="pangrams")
         rnn = rnnlib.RNN.init(corpus.K, m=12, sigma=0.1, rng=0)
@@ -330,4 +368,4 @@ def test_damaged_bytes_give_a_checkpoint_or_a_clear_value_error(checkpoint_bytes
     except ValueError as err:
         assert "damaged.npz" in str(err)
     else:
-        assert isinstance(ckpt, rnnlib.Checkpoint)
+        assert isinstance(ckpt, rnnlib.TrainingState)
