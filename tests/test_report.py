@@ -5,8 +5,8 @@ import math
 import matplotlib
 import numpy as np
 import pytest
-
 import report
+
 import rnnlib
 from rnnlib import RNN
 

@@ -3,6 +3,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,3 +31,11 @@ def test_rnnlib_holds_the_computation_only():
     text = (ROOT / "rnnlib.py").read_text(encoding="utf-8")
     for presentation in ("import html", "matplotlib", "ipywidgets", "_repr_html_", "109.55", "PUBLISHED"):
         assert presentation not in text, presentation
+
+
+def test_ruff_finds_nothing():
+    """Lint (pyflakes, pycodestyle, import order; configured in pyproject.toml) over every .py
+    file and every notebook."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
