@@ -32,7 +32,7 @@ import os
 import signal
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +106,16 @@ class Corpus:
 
     text: str;  chars: the K distinct characters, sorted;  char_to_ind / ind_to_char: the
     two maps;  data: (len(text),) int indices, read-only;  source: what was loaded, for display.
+    chars may be given, a superset of the text's (a part of a text keeps the whole's vocabulary).
     """
 
-    def __init__(self, text: str, source: str = "text"):
+    def __init__(self, text: str, source: str = "text", chars=None):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, not {type(text).__name__}")
         if not text:
             raise ValueError(f"the corpus from {source} is empty: it needs some text to learn from")
         self.text, self.source = text, source
-        self.chars = tuple(sorted(set(text)))
+        self.chars = tuple(sorted(set(text) if chars is None else set(chars)))
         self.char_to_ind = {ch: i for i, ch in enumerate(self.chars)}
         self.ind_to_char = dict(enumerate(self.chars))
         self._lookup = np.full(ord(self.chars[-1]) + 1, -1, dtype=np.intp)  # code point -> index
@@ -146,6 +147,15 @@ class Corpus:
                 f"vocabulary of {self.source} (K = {self.K}): use only characters of the "
                 f"training text ({bad.size} unknown in all)")
         return indices
+
+    def split(self, fraction: float = 0.9) -> tuple[Corpus, Corpus]:
+        """(train, held_out): the first `fraction` of the text and the rest, both with this
+        corpus's whole vocabulary, so K is the same even for a character that sits in one part."""
+        cut = round(len(self.text) * fraction)
+        if not 0 < cut < len(self.text):
+            raise ValueError(f"fraction must leave text on both sides of the split, not {fraction!r}")
+        return (Corpus(self.text[:cut], f"{self.source}, first {fraction:.0%}", chars=self.chars),
+                Corpus(self.text[cut:], f"{self.source}, last {1 - fraction:.0%}", chars=self.chars))
 
     def decode(self, indices) -> str:
         """The text of an int index sequence (any iterable of ints in [0, K))."""
@@ -300,6 +310,27 @@ def loss(rnn: RNN, x, y, h0):
     return cross_entropy(probabilities(rnn, hidden_states(rnn, x, h0)), y).item()
 
 
+def bits_per_char(rnn: RNN, x, h0=None) -> float:
+    """The mean over the n-1 predictions of -log2 p(x_{t+1} | x_1 ... x_t), for x: (n,) int
+    indices, with the hidden state carried from h0 (default zeros) through all of x, as in
+    training.  Computed in chunks of about a million probabilities, so memory stays the same
+    whatever n: the loss of each chunk, continued from the last hidden state of the one before."""
+    x = np.asarray(x)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x must be a 1-D index array of at least 2 characters (one prediction), "
+                         f"not shape {x.shape}")
+    h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
+    _check_sequence(rnn, x[:-1], x[1:], h)
+    chunk, nats = max(1, 2**20 // rnn.K), 0.0
+    for start in range(0, x.size - 1, chunk):
+        inputs, targets = x[start:start + chunk], x[start + 1:start + chunk + 1]
+        inputs = inputs[:targets.size]
+        H = hidden_states(rnn, inputs, h)        # (chunk+1, m)
+        nats += cross_entropy(probabilities(rnn, H), targets).item()
+        h = H[-1]
+    return nats / (x.size - 1) / math.log(2)
+
+
 def _check_sequence(rnn, x, y, h0):
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 1 or x.shape != y.shape or x.size == 0:
@@ -450,7 +481,8 @@ class History:
     smooth_loss: (updates,) the smooth loss after each update's loss, update 0 first;
     samples: {update: text}; best: a copy of the RNN at the lowest smooth loss (the
     parameters that gave that loss), with best_loss and best_update;
-    updates_per_epoch: where the epochs start; interrupted: stopped early by Ctrl-C.
+    updates_per_epoch: where the epochs start; eval_bpc: {update: bits per character on the
+    held-out eval_data}; interrupted: stopped early by Ctrl-C.
     """
 
     smooth_loss: np.ndarray
@@ -459,6 +491,7 @@ class History:
     best_loss: float
     best_update: int
     updates_per_epoch: int
+    eval_bpc: dict = field(default_factory=dict)
     interrupted: bool = False
 
     @property
@@ -484,7 +517,8 @@ class TrainingState:
     rnn: the current parameters; history: smooth losses, samples and the best model so far;
     optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
     epoch and e: where the next sequence starts; h: the hidden state carried into it;
-    smooth: the current smooth loss; total: the number of updates the run aims at.
+    smooth: the current smooth loss; total: the number of updates the run aims at;
+    eval_data: held-out int indices measured every eval_every updates (or None).
     """
 
     rnn: RNN
@@ -504,6 +538,8 @@ class TrainingState:
     chars: tuple
     corpus_sha256: str
     source: str
+    eval_data: np.ndarray | None = None
+    eval_every: int = 10_000
 
     @property
     def best(self) -> RNN:
@@ -534,7 +570,8 @@ def text_fingerprint(text: str) -> str:
 
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
           eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
-          progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000) -> History:
+          progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
+          eval_data=None, eval_every: int = 10_000) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -542,7 +579,9 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
     to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
-    character with rng.
+    character with rng.  eval_data: held-out int indices (e.g. corpus.split()[1].data); every
+    `eval_every` updates, at the same moment as the samples, history.eval_bpc[update] records
+    bits_per_char(rnn, eval_data).
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
@@ -562,6 +601,9 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         raise ValueError(f"the corpus ({corpus.source}) has {len(corpus.data)} characters, fewer "
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
+    if eval_data is not None:  # refused now if the network cannot read it, not at update 0
+        eval_data = np.array(eval_data)
+        _check_sequence(rnn, eval_data[:-1], eval_data[1:], np.zeros(rnn.m))
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
@@ -572,7 +614,8 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         sample_every=None if sample_every is None else _positive_int(sample_every, "sample_every"),
         sample_length=_positive_int(sample_length, "sample_length"),
         checkpoint_every=_positive_int(checkpoint_every, "checkpoint_every"),
-        chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source)
+        chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
+        eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"))
     return _run(state, corpus, checkpoint, progress)
 
 
@@ -667,6 +710,8 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray)
         history.best_loss, history.best_update = state.smooth, u
     if state.sample_every is not None and u % state.sample_every == 0:
         history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
+    if state.eval_data is not None and u % state.eval_every == 0:
+        history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
     state.optimiser.step(rnn, clip_gradients(grads))
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
 
@@ -741,7 +786,11 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "sample_updates": np.array([u for u, _ in samples], dtype=np.int64),
         "sample_lengths": np.array([len(text) for _, text in samples], dtype=np.int64),
         "sample_texts": _code_points("".join(text for _, text in samples)),
+        "eval_every": state.eval_every, "eval_updates": np.array(list(history.eval_bpc), dtype=np.int64),
+        "eval_bpc": np.array(list(history.eval_bpc.values()), dtype=float),
     }
+    if state.eval_data is not None:
+        fields["eval_data"] = state.eval_data.astype(np.min_scalar_type(state.rnn.K - 1))
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -811,18 +860,26 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
     rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
     rng.bit_generator.state = rng_state
     seq_length, per_epoch = int(f["seq_length"]), int(f["updates_per_epoch"])
+    no_evals = np.zeros(0, dtype=np.int64)  # checkpoints from before held-out evaluation have none
+    eval_bpc = dict(zip(f.get("eval_updates", no_evals).tolist(), f.get("eval_bpc", no_evals).tolist(),
+                        strict=True))
+    eval_data = f.get("eval_data")
+    if eval_data is not None and (eval_data.ndim != 1 or eval_data.size < 2 or eval_data.max() >= K):
+        raise ValueError("the held-out data does not fit the network")
     history = History(smooth_loss=np.array(f["smooth_loss"], dtype=float),
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
-                      updates_per_epoch=per_epoch)
+                      updates_per_epoch=per_epoch, eval_bpc=eval_bpc)
     return TrainingState(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
         smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
         sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
-        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]))
+        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]),
+        eval_data=None if eval_data is None else eval_data.astype(np.intp),
+        eval_every=int(f.get("eval_every", 10_000)))
 
 # ----------------------------------------------------------------------------- synthesis
 
