@@ -1,12 +1,15 @@
 """The report's tables, figures and widgets: what the notebooks show, computed with rnnlib.
 
 The notebooks narrate and call these; rnnlib.py holds the computation only.  Sections: the
-published run · tables · gradient checks · training · synthesis.
+published run · tables · gradient checks · training · synthesis · beyond the assignment.
 """
 
 import html
+import inspect
 import math
 import numbers
+import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +55,13 @@ class Table:
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def show_source(function):
+    """The source of one of rnnlib's functions, highlighted: the code itself, not a copy."""
+    from IPython.display import Code
+
+    return Code(inspect.getsource(function), language="python")
+
+
 def sequences(corpus: Corpus, count: int, seq_length: int = 25):
     """The first `count` training sequences (x, y) of the corpus, as train takes them."""
     return [rnnlib.sequence_at(corpus.data, e, seq_length) for e in range(0, count * seq_length, seq_length)]
@@ -71,7 +81,7 @@ class GradientCheck(Table):
 
     def __init__(self, rnn: RNN, seqs, references=("centred differences",), h0=None):
         h0 = np.zeros(rnn.m) if h0 is None else h0
-        self.analytic = [rnnlib.loss_and_gradients(rnn, x, y, h0)[1] for x, y in seqs]
+        self.losses, self.analytic = zip(*(rnnlib.loss_and_gradients(rnn, x, y, h0)[:2] for x, y in seqs))
         self.references = {}                        # (reference, sequence index) -> Params
         columns, errors = [], []
         for ref in references:
@@ -112,44 +122,113 @@ def error_anatomy(check: GradientCheck, estimate: str, exact: str = "complex ste
                  title=f"{estimate} against the {exact} (sequence {sequence + 1})")
 
 
+def plot_error_floor(check: GradientCheck, sequence: int = 0, delta: float = 1e-4):
+    """Per entry of all five arrays, log-log: the analytic gradient's distance from each reference
+    against the size of the gradient, with the rounding floor of float64 centred differences,
+    eps * L / 2 delta.  Needs the complex step and the float64 centred differences in the check;
+    an exact agreement (distance 0) is drawn at the bottom edge."""
+    import matplotlib.pyplot as plt
+
+    g, size = check.analytic[sequence].theta, np.abs(check.references["complex step", sequence].theta)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    bottom = 1e-22
+    for ref, colour in (("centred differences, float64", "C1"), ("complex step", "C0")):
+        distance = np.abs(g - check.references[ref, sequence].theta)
+        ax.loglog(np.maximum(size, bottom), np.maximum(distance, bottom), ".", ms=2, alpha=0.4, color=colour,
+                  label=f"{ref} (largest {distance.max():.1e})")
+    floor = np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta)
+    ax.axhline(floor, color="C3", lw=1, ls="--", label=f"float64 rounding floor eps·L/2δ = {floor:.1e}")
+    ax.set(xlabel="|gradient| (complex step)", ylabel="|analytic − reference|", ylim=(bottom / 2, None),
+           title=f"Gradient entries, m = {check.analytic[sequence].m} (sequence {sequence + 1})")
+    ax.legend(loc="upper left", markerscale=6)
+    ax.grid(alpha=0.3, which="major")
+    return fig
+
+
+def bits(smooth_loss, seq_length: int = 25):
+    """A smooth loss (nats per sequence of seq_length characters) in bits per character."""
+    return np.asarray(smooth_loss) / seq_length / math.log(2)
+
+
 def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PUBLISHED_SMOOTH_LOSS) -> Table:
-    """Our smooth loss at the given updates (those the run reached) beside the published run's."""
+    """Our smooth loss at the given updates (those the run reached) beside the published run's,
+    and ours in bits per character."""
     rows = [[u, float(history.smooth_loss[u]), published.get(u, math.nan),
-             round(round(float(history.smooth_loss[u]), 2) - published.get(u, math.nan), 2)]
+             round(round(float(history.smooth_loss[u]), 2) - published.get(u, math.nan), 2),
+             float(bits(history.smooth_loss[u]))]
             for u in updates if u < history.updates]
-    return Table(["update", "smooth loss", "published", "difference"], rows, float_format="{:.2f}")
+    return Table(["update", "smooth loss", "published", "difference", "bits per character"], rows,
+                 float_format="{:.2f}")
 
 
-def seed_table(corpus: Corpus, seeds, updates: int = 20_001, every: int = 10_000, m: int = 100) -> Table:
-    """How much the initialisation matters: the smooth loss at every `every` updates for
-    networks that differ only in the seed of U, W, V (the published run is one such draw)."""
+def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_001, m: int = 100) -> dict:
+    """{seed: smooth loss per update} of runs that differ only in the seed of U, W, V (the
+    published run is one such draw).  Kept in the results folder for this text and these
+    settings, so that a later notebook recalls them instead of training again."""
+    from tqdm.auto import tqdm
+
+    path = rnnlib.RESULTS_DIR / "seed_runs.npz"
+    key = f"{rnnlib.text_fingerprint(corpus.text)} m={m} updates={updates}"
+    seeds = list(seeds)
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["key"]) == key and saved["seeds"].tolist() == seeds:
+                return dict(zip(seeds, saved["smooth_loss"]))
+    runs = {}
+    for seed in tqdm(seeds, desc=f"{len(seeds)} runs of {updates:,} updates", unit="run"):
+        runs[seed] = rnnlib.train(RNN.init(corpus.K, m=m, rng=seed), corpus, updates=updates, sample_every=None,
+                                  progress=False).smooth_loss
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, key=np.array(key), seeds=np.array(seeds), smooth_loss=np.stack(list(runs.values())))
+    return runs
+
+
+def seed_table(runs: dict, every: int = 10_000) -> Table:
+    """The smooth loss of each seed run every `every` updates, beside the published run's."""
+    updates = min(len(loss) for loss in runs.values())
     marks = list(range(every, updates, every))
-    rows = []
-    for seed in seeds:
-        history = rnnlib.train(RNN.init(corpus.K, m=m, rng=seed), corpus, updates=updates, sample_every=None,
-                        progress=False)
-        rows.append([f"seed {seed}", *(float(history.smooth_loss[u]) for u in marks)])
+    rows = [[f"seed {seed}", *(float(loss[u]) for u in marks)] for seed, loss in runs.items()]
     rows.append(["published", *(PUBLISHED_SMOOTH_LOSS.get(u, math.nan) for u in marks)])
     return Table(["run", *(f"update {u:,}" for u in marks)], rows, float_format="{:.2f}")
 
 
-def plot_smooth_loss(history: History, published=PUBLISHED_SMOOTH_LOSS, ax=None):
-    """The smooth loss per update, epoch boundaries dashed, the published run's points marked."""
+def plot_smooth_loss(history: History, runs: dict | None = None, published=PUBLISHED_SMOOTH_LOSS, ax=None):
+    """The smooth loss per update, with other seeds' runs drawn thinly behind, epoch boundaries
+    dashed, the published run's points marked, and bits per character on the right axis."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4.5))
-    ax.plot(np.arange(history.updates), history.smooth_loss, lw=1, label="smooth loss (this run)")
+    for i, loss in enumerate((runs or {}).values()):
+        ax.plot(np.arange(len(loss)), loss, lw=0.6, color="grey", alpha=0.6,
+                label=f"{len(runs)} seeds, first {len(loss):,} updates" if i == 0 else None)
+    ax.plot(np.arange(history.updates), history.smooth_loss, lw=1, color="C0", label="smooth loss (this run)")
     for start in range(history.updates_per_epoch, history.updates, history.updates_per_epoch):
         ax.axvline(start, color="grey", ls="--", lw=0.8)
     points = {u: v for u, v in published.items() if u < history.updates}
     if points:
         ax.plot(list(points), list(points.values()), "o", ms=4, color="C1", label="published run")
-    ax.set(xlabel="update", ylabel="smooth loss",
+    ax.set(xlabel="update", ylabel="smooth loss (nats per 25 characters)",
            title=f"Smooth loss, {history.updates:,} updates (dashed lines: epoch boundaries)")
+    ax.secondary_yaxis("right", functions=(bits, lambda b: np.asarray(b) * 25 * math.log(2))).set_ylabel(
+        "bits per character")
     ax.legend()
     ax.grid(alpha=0.3)
     return ax.figure
+
+
+def training_summary(history: History, runs: dict) -> None:
+    """The run's facts for the summary, as this run measured them."""
+    at = min(len(loss) for loss in runs.values()) - 1
+    ours = [round(float(history.smooth_loss[u]), 2) - v for u, v in PUBLISHED_SMOOTH_LOSS.items()
+            if 0 < u < history.updates]
+    seeds = [float(loss[at]) for loss in runs.values()]
+    print(f"- {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} "
+          f"({float(bits(history.best_loss)):.2f} bits per character) at update {history.best_update:,}.")
+    if ours:
+        print(f"- Against the published run, from update 10,000 on: {min(ours):+.2f} to {max(ours):+.2f}.")
+    print(f"- {len(seeds)} seeds at update {at:,}: {min(seeds):.2f} to {max(seeds):.2f}, "
+          f"a spread of {max(seeds) - min(seeds):.2f}.")
 
 
 def print_samples(history: History) -> None:
@@ -158,16 +237,94 @@ def print_samples(history: History) -> None:
         print(f"--- update {update:,}, smooth loss {history.smooth_loss[update]:.2f}\n{text}\n")
 
 
-def print_temperatures(rnn: RNN, corpus: Corpus, temperatures=(0.5, 0.75, 1.0, 1.5), n: int = 300,
-                       seed: int = 0, prime=None) -> None:
+class Sample:
+    """A generated text after its prime: shown with the prime marked apart, as char-rnn prints
+    its primetext before what the model wrote.  Text, escaped in HTML, whatever it holds."""
+
+    def __init__(self, prime: str, text: str, caption: str = ""):
+        self.prime, self.text, self.caption = prime, text, caption
+
+    def __repr__(self):
+        return (f"--- {self.caption}\n" if self.caption else "") + f"[prime: {self.prime!r}]\n{self.prime}{self.text}"
+
+    def _repr_html_(self):
+        caption = f"<div><b>{html.escape(self.caption)}</b></div>" if self.caption else ""
+        return (f'{caption}<pre style="white-space: pre-wrap"><span style="background: #ffe8a8" title="the prime">'
+                f"{html.escape(self.prime)}</span>{html.escape(self.text)}</pre>")
+
+
+def sample(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, seed: int = 0, prime=None,
+           caption: str = "") -> Sample:
+    """n characters from rnn after the prime (default: the corpus's first character)."""
+    prime = corpus.text[0] if prime is None else prime
+    return Sample(prime, rnnlib.generate(rnn, corpus, n, temperature=temperature, prime=prime, rng=seed), caption)
+
+
+def show_temperatures(rnn: RNN, corpus: Corpus, temperatures=(0.5, 0.75, 1.0, 1.5), n: int = 300,
+                      seed: int = 0, prime=None) -> None:
     """A text of n characters at each temperature, all from the same seed and prime."""
+    from IPython.display import display
+
     for T in temperatures:
-        print(f"--- temperature {T}\n{rnnlib.generate(rnn, corpus, n, temperature=T, prime=prime, rng=seed)}\n")
+        display(sample(rnn, corpus, n, temperature=T, seed=seed, prime=prime, caption=f"temperature {T}"))
+
+
+WORD = re.compile(r"[^\W\d_]+")  # a run of letters
+
+
+def temperature_effects(rnn: RNN, corpus: Corpus, temperatures=np.round(np.arange(0.1, 2.01, 0.1), 2),
+                        seeds=range(5), n: int = 1000, prime=None) -> dict:
+    """For each temperature T, means over the seeds of n generated characters: the entropy of
+    the distribution each character was drawn from, softmax(o / T), in bits; and the share of
+    the generated words that occur in the training text."""
+    prime = corpus.text[0] if prime is None else prime
+    known = set(WORD.findall(corpus.text))
+    entropy, words = np.zeros((len(temperatures), len(seeds))), np.zeros((len(temperatures), len(seeds)))
+    for i, T in enumerate(temperatures):
+        for j, seed in enumerate(seeds):
+            text = rnnlib.generate(rnn, corpus, n, temperature=T, prime=prime, rng=seed)
+            x = corpus.encode(prime + text)[:-1]      # the inputs that gave each drawn character
+            H = rnnlib.hidden_states(rnn, x, np.zeros(rnn.m))
+            P = rnnlib.softmax((H[len(prime):] @ rnn.V.T + rnn.c) / T)   # (n, K)
+            entropy[i, j] = -(P * np.log2(np.maximum(P, 1e-300))).sum(axis=1).mean()
+            found = WORD.findall(text)
+            words[i, j] = np.mean([w in known for w in found]) if found else math.nan
+    return {"temperature": np.asarray(temperatures), "entropy": entropy.mean(axis=1),
+            "known words": np.nanmean(words, axis=1), "seeds": len(seeds), "n": n}
+
+
+def plot_temperature_effects(effects: dict):
+    """Entropy and the share of real words against the temperature, side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    T = effects["temperature"]
+    left.plot(T, effects["entropy"], "o-", ms=3)
+    left.set(xlabel="temperature T", ylabel="bits", title="Entropy of the next-character distribution")
+    right.plot(T, 100 * effects["known words"], "o-", ms=3, color="C2")
+    right.set(xlabel="temperature T", ylabel="%", ylim=(0, 100), title="Generated words found in the training text")
+    for ax in (left, right):
+        ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Means over {effects['seeds']} seeds of {effects['n']:,} characters each", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def effects_table(effects: dict, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0)) -> Table:
+    """Some rows of temperature_effects."""
+    rows = [[f"{T:.2f}", float(e), 100 * float(w)]
+            for T, e, w in zip(effects["temperature"], effects["entropy"], effects["known words"])
+            if np.isclose(temperatures, T).any()]
+    return Table(["temperature", "entropy (bits)", "words found in the training text (%)"], rows,
+                 float_format="{:.2f}")
 
 
 def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=300, seed=0, prime=None):
-    """Sliders for temperature (0.1–2.0) and length, a seed box, and the text they give,
-    re-sampled from rnn whenever one of them changes.  Returns the ipywidgets box."""
+    """Sliders for temperature (0.1–2.0) and length, a seed box, a prime box, and the text they
+    give (the prime, then the continuation), re-sampled from rnn whenever one of them changes.
+    A prime with characters outside the vocabulary shows a message naming them instead.
+    Returns the ipywidgets box."""
     import ipywidgets as widgets
 
     style, layout = {"description_width": "10em"}, widgets.Layout(width="36em")  # labels in full, aligned
@@ -179,13 +336,24 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=30
                                     continuous_update=False, style=style, layout=layout),
         "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=style,
                                        layout=widgets.Layout(width="20em")),
+        "prime": widgets.Text(value=corpus.text[0] if prime is None else prime, description="prime text",
+                              continuous_update=False, style=style, layout=layout),
     }
     text = widgets.Output(layout=widgets.Layout(border="1px solid #ccc", padding="0.5em"))
 
     def resample(_=None):
-        sample = rnnlib.generate(rnn, corpus, controls["length"].value, temperature=controls["temperature"].value,
-                          prime=prime, rng=controls["seed"].value)
-        text.outputs = ({"output_type": "stream", "name": "stdout", "text": sample},)
+        given = controls["prime"].value
+        unknown = sorted(set(given) - set(corpus.chars))
+        if not given or unknown:
+            why = (f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not in the vocabulary"
+                   if unknown else "the prime is empty")
+            shown = {"text/plain": f"{why}: the training text ({corpus.source}) has {corpus.K} distinct "
+                                   f"characters, and the prime must use only those (at least one)."}
+        else:
+            text_now = sample(rnn, corpus, controls["length"].value, seed=controls["seed"].value,
+                              temperature=controls["temperature"].value, prime=given)
+            shown = {"text/plain": repr(text_now), "text/html": text_now._repr_html_()}
+        text.outputs = ({"output_type": "display_data", "data": shown, "metadata": {}},)
 
     for control in controls.values():
         control.observe(resample, names="value")
@@ -219,3 +387,194 @@ def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4
           checkpoint=path, **train_args)
     return rnnlib.load_checkpoint(path)
 
+
+# ----------------------------------------------------------------------------- beyond the assignment
+
+
+def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = 1, m: int = 100,
+                 eval_every: int = 10_000) -> History:
+    """Train with the assignment's settings on the first `fraction` of the text, measuring the
+    bits per character on the rest, which the network never sees, every eval_every updates."""
+    train_part, held_out = corpus.split(fraction)
+    print(f"training on {train_part.source} ({len(train_part):,} characters), "
+          f"measuring on {held_out.source} ({len(held_out):,})")
+    return rnnlib.train(RNN.init(corpus.K, m=m, rng=seed), train_part, epochs=epochs, rng=seed,
+                        sample_every=None, eval_data=held_out.data, eval_every=eval_every)
+
+
+def generalisation_table(history: History, updates=(10_000, 50_000, 100_000)) -> Table:
+    """Training smooth loss and held-out loss, both in bits per character, at the given updates
+    (those the run reached) and at the last measurement."""
+    marks = [u for u in updates if u in history.eval_bpc] + [max(history.eval_bpc)]
+    rows = [[u, float(bits(history.smooth_loss[u])), history.eval_bpc[u],
+             history.eval_bpc[u] - float(bits(history.smooth_loss[u]))] for u in dict.fromkeys(marks)]
+    return Table(["update", "training (smooth loss)", "held out", "held out − training"], rows,
+                 title="bits per character", float_format="{:.3f}")
+
+
+def generalisation_verdict(history: History) -> float:
+    """Print one line drawn from the last measurement; return the gap in bits per character."""
+    u = max(history.eval_bpc)
+    held, trained = history.eval_bpc[u], float(bits(history.smooth_loss[u]))
+    gap = held - trained
+    verdict = ("the network generalises: it predicts text it never saw about as well as the text it trains on"
+               if abs(gap) < 0.2 else
+               "the held-out text is predicted clearly worse than the training text"
+               if gap > 0 else "the held-out part happens to be easier than the training text")
+    print(f"At update {u:,}: {held:.3f} bits per character held out, {trained:.3f} in training "
+          f"(gap {gap:+.3f}): {verdict}.")
+    return gap
+
+
+def plot_generalisation(history: History):
+    """Training smooth loss and held-out bits per character against the update."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(np.arange(history.updates), bits(history.smooth_loss), lw=1, label="training (smooth loss)")
+    ax.plot(list(history.eval_bpc), list(history.eval_bpc.values()), "o-", ms=4, color="C3",
+            label="held out (never trained on)")
+    for start in range(history.updates_per_epoch, history.updates, history.updates_per_epoch):
+        ax.axvline(start, color="grey", ls="--", lw=0.8)
+    ax.set(xlabel="update", ylabel="bits per character", title="Training and held-out loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def text_features(text: str) -> dict:
+    """Simple features of each character of text, as it is read: (n,) float arrays."""
+    chars = np.array(list(text))
+    letter = np.array([ch.isalpha() for ch in text], dtype=float)
+    position = np.zeros(len(text))  # 1 for a word's first letter, 2 for its second, ...; 0 outside words
+    for t in range(len(text)):
+        position[t] = letter[t] * (position[t - 1] + 1 if t else 1)
+    line_start = np.r_[1.0, (chars[:-1] == "\n").astype(float)]
+    quotes = np.cumsum(chars == '"') % 2  # odd after an opening quotation mark
+    return {"a letter just read": letter, "a space just read": (chars == " ").astype(float),
+            "position in the word": position, "start of a line": line_start,
+            "inside quotation marks": np.maximum(quotes, chars == '"').astype(float)}
+
+
+def unit_correlations(rnn: RNN, corpus: Corpus, passage: str):
+    """The hidden states over passage (from h = 0) and, for each feature of text_features, the
+    unit whose activation correlates most with it.  Returns (H: (n, m), Table)."""
+    H = rnnlib.hidden_states(rnn, corpus.encode(passage), np.zeros(rnn.m))[1:]
+    Hc = (H - H.mean(axis=0)) / np.maximum(H.std(axis=0), 1e-12)
+    rows = []
+    for name, f in text_features(passage).items():
+        r = Hc.T @ ((f - f.mean()) / max(f.std(), 1e-12)) / len(f)     # (m,) correlation per unit
+        unit = int(np.argmax(np.abs(r)))
+        rows.append([name, unit, float(r[unit])])
+    return H, Table(["feature", "unit", "correlation r"], rows, float_format="{:+.2f}",
+                    title=f"the best-correlated of {rnn.m} units, over {len(passage):,} characters")
+
+
+class Coloured:
+    """Text coloured by one unit's activation in [-1, 1]: red positive, blue negative.  The
+    characters are escaped, so any text shows as text."""
+
+    def __init__(self, text: str, activation, caption: str):
+        self.text, self.activation, self.caption = text, np.asarray(activation), caption
+
+    def _repr_html_(self):
+        spans = "".join(
+            f'<span style="background: rgba({"220, 50, 40" if a > 0 else "40, 90, 220"}, {abs(a):.2f})">'
+            f"{html.escape(ch)}</span>" for ch, a in zip(self.text, self.activation.tolist()))
+        return (f"<div><b>{html.escape(self.caption)}</b></div>"
+                f'<pre style="white-space: pre-wrap; line-height: 1.6">{spans}</pre>')
+
+    def __repr__(self):
+        return f"{self.caption}\n{self.text}"
+
+
+def plot_unit_heatmap(H, text: str, units, start: int = 0, length: int = 100):
+    """The activations of the given units over length characters of text, as a heat map."""
+    import matplotlib.pyplot as plt
+
+    units = list(units)
+    fig, ax = plt.subplots(figsize=(14, 0.3 * len(units) + 1.2))
+    image = ax.imshow(H[start:start + length, units].T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(length), [repr(ch)[1:-1] for ch in text[start:start + length]], fontsize=7,
+                  family="monospace")
+    ax.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=7)
+    ax.set_title(f"{len(units)} hidden units over {length} characters (red +1, blue −1)")
+    fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01)
+    return fig
+
+
+def rounding_spread(corpus: Corpus, runs: int = 10, updates: int = 2_000, scale: float = 1e-15,
+                    seed: int = 1, m: int = 100):
+    """The smooth loss of runs from the same initial parameters, each multiplied entry by entry
+    by (1 + scale z), z ~ N(0, 1): (runs + 1, updates), the unchanged run first."""
+    from tqdm.auto import tqdm
+
+    start = RNN.init(corpus.K, m=m, rng=seed)
+    losses = []
+    for i in tqdm(range(runs + 1), desc=f"{runs} nudged runs and the original", unit="run"):
+        rnn = start.copy()
+        if i:
+            rnn.theta *= 1 + scale * np.random.default_rng(i).standard_normal(rnn.theta.size)
+        losses.append(rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None,
+                                   progress=False).smooth_loss)
+    return np.array(losses)
+
+
+def plot_spread(losses, seed_losses: dict | None = None):
+    """The nudged runs' smooth loss, and where each ends, beside the seed runs' at that update."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    steps = np.arange(losses.shape[1])
+    for loss in losses[1:]:
+        ax.plot(steps, loss, lw=0.6, color="C1", alpha=0.7)
+    ax.plot(steps, losses[0], lw=1.2, color="C0", label="unchanged parameters")
+    ax.plot([], [], lw=0.6, color="C1", label=f"{len(losses) - 1} runs nudged by one part in 10^15")
+    if seed_losses:
+        ends = [loss[losses.shape[1] - 1] for loss in seed_losses.values()]
+        ax.plot([losses.shape[1] - 1] * len(ends), ends, "x", color="k", label=f"{len(ends)} seeds, same update")
+    ax.set(xlabel="update", ylabel="smooth loss", title="Identical runs but for rounding-sized nudges")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def spread_summary(losses, runs: dict | None = None) -> dict:
+    """Print how far apart the nudged runs end, beside the seed runs at the same update; return
+    the spreads."""
+    at = losses.shape[1] - 1
+    ends = losses[:, at]
+    spread = {"rounding": float(ends.max() - ends.min())}
+    print(f"Update {at:,}, {len(ends)} runs that differ by one part in 10^15: smooth loss {ends.min():.2f} to "
+          f"{ends.max():.2f} (spread {spread['rounding']:.2f}, standard deviation {ends.std():.2f}).")
+    if runs:
+        seeds = np.array([loss[at] for loss in runs.values()])
+        spread["seeds"] = float(seeds.max() - seeds.min())
+        print(f"Update {at:,}, {len(seeds)} seeds: {seeds.min():.2f} to {seeds.max():.2f} "
+              f"(spread {spread['seeds']:.2f}, standard deviation {seeds.std():.2f}).")
+    return spread
+
+
+def dtype_runs(corpus: Corpus, updates: int = 20_000, seed: int = 1, m: int = 100) -> dict:
+    """{dtype name: (smooth loss, seconds per update)} for the same run in float64 and float32."""
+    runs = {}
+    for dtype in (np.float64, np.float32):
+        rnn = RNN.init(corpus.K, m=m, rng=seed, dtype=dtype)
+        start = time.perf_counter()
+        history = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None)
+        runs[np.dtype(dtype).name] = history.smooth_loss, (time.perf_counter() - start) / updates
+    return runs
+
+
+def plot_dtypes(runs: dict):
+    """The smooth loss of each dtype's run, side by side."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(10, 3.6), sharey=True)
+    for ax, (name, (loss, seconds)) in zip(axes, runs.items()):
+        ax.plot(np.arange(len(loss)), loss, lw=1)
+        ax.set(xlabel="update", title=f"{name}: {seconds * 1e6:.0f} µs per update, last {loss[-1]:.2f}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("smooth loss")
+    fig.tight_layout()
+    return fig

@@ -1,7 +1,7 @@
 import numpy as np
-import plain_rnn
 import pytest
 
+import plain_rnn
 import rnnlib
 from rnnlib import RNN
 

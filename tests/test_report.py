@@ -5,8 +5,8 @@ import math
 import matplotlib
 import numpy as np
 import pytest
-import report
 
+import report
 import rnnlib
 from rnnlib import RNN
 
@@ -80,14 +80,21 @@ def test_loss_table_sets_our_run_beside_the_published_one(trained):
     assert [row[0] for row in table.rows] == [0, 100, 200]  # update 300 was never reached
     assert table.rows[0][1] == history.smooth_loss[0] and table.rows[0][2] == 109.55
     assert math.isnan(table.rows[1][2])
+    assert table.rows[1][4] == pytest.approx(history.smooth_loss[100] / 25 / math.log(2))
 
 
-def test_plot_marks_epochs_and_the_published_points(trained):
+def test_plot_marks_epochs_the_published_points_and_the_seed_runs(trained):
     _, history = trained
     fig = report.plot_smooth_loss(history)
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "update" and ax.get_ylabel() == "smooth loss"
-    assert len(ax.get_lines()) == 1 + (history.updates - 1) // history.updates_per_epoch + 1
+    assert ax.get_xlabel() == "update" and ax.get_ylabel().startswith("smooth loss")
+    epochs = (history.updates - 1) // history.updates_per_epoch
+    assert len(ax.get_lines()) == 1 + epochs + 1
+    runs = {0: history.smooth_loss[:50], 1: history.smooth_loss[:50] + 1}
+    ax = report.plot_smooth_loss(history, runs).axes[0]
+    assert len(ax.get_lines()) == 2 + 1 + epochs + 1
+    assert [line.get_linewidth() for line in ax.get_lines()[:3]] == [0.6, 0.6, 1]  # thin, behind
+    assert any(child.get_ylabel() == "bits per character" for child in ax.child_axes)
 
 
 def test_print_samples_names_update_and_loss(trained, capsys):
@@ -98,32 +105,138 @@ def test_print_samples_names_update_and_loss(trained, capsys):
     assert f"--- update 100, smooth loss {history.smooth_loss[100]:.2f}\n{history.samples[100]}" in out
 
 
-def test_seed_table_has_a_row_per_seed_and_the_published_run(small_corpus):
-    table = report.seed_table(small_corpus, seeds=[0, 1], updates=21, every=10, m=4)
+def test_seed_runs_are_kept_and_recalled_and_tabled(small_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    runs = report.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
+    assert list(runs) == [0, 1] and runs[0].shape == (21,) and not np.array_equal(runs[0], runs[1])
+    monkeypatch.setattr(rnnlib, "train", None)  # a second call recalls them without training
+    assert all(np.array_equal(a, b) for a, b in zip(report.seed_runs(small_corpus, [0, 1], 21, 4).values(),
+                                                     runs.values()))
+    table = report.seed_table(runs, every=10)
     assert [row[0] for row in table.rows] == ["seed 0", "seed 1", "published"]
     assert table.columns == ["run", "update 10", "update 20"]
-    assert table.rows[0][1] != table.rows[1][1]
+    assert table.rows[0][1] == runs[0][10] != table.rows[1][1]
 
 
 def test_temperature_explorer_resamples_when_a_control_moves(small_corpus, trained):
     rnn, _ = trained
     box = report.temperature_explorer(rnn, small_corpus, length=60, seed=3)
-    text = lambda: box.text.outputs[0]["text"]  # noqa: E731
+    shown = lambda: box.text.outputs[0]["data"]  # noqa: E731
+    text = lambda: shown()["text/plain"].split("\n", 1)[1]  # noqa: E731  the prime, then the continuation
     first = text()
-    assert len(first) == 60
-    assert first == rnnlib.generate(rnn, small_corpus, 60, temperature=1.0, rng=3)
+    assert first == "T" + rnnlib.generate(rnn, small_corpus, 60, temperature=1.0, rng=3)
     box.controls["temperature"].value = 1.9
-    assert text() == rnnlib.generate(rnn, small_corpus, 60, temperature=1.9, rng=3) != first
+    assert text() == "T" + rnnlib.generate(rnn, small_corpus, 60, temperature=1.9, rng=3) != first
     box.controls["length"].value = 100
-    assert len(text()) == 100
+    assert len(text()) == 101
     box.controls["seed"].value = 4
-    assert text() == rnnlib.generate(rnn, small_corpus, 100, temperature=1.9, rng=4)
+    assert text() == "T" + rnnlib.generate(rnn, small_corpus, 100, temperature=1.9, rng=4)
+    box.controls["prime"].value = "The quick "
+    assert text() == "The quick " + rnnlib.generate(rnn, small_corpus, 100, temperature=1.9, prime="The quick ",
+                                                    rng=4)
+    assert '<span style="background: #ffe8a8" title="the prime">The quick </span>' in shown()["text/html"]
     slider = box.controls["temperature"]
     assert (slider.min, slider.max, slider.description) == (0.1, 2.0, "temperature")
     assert {c.style.description_width for c in box.controls.values()} == {"10em"}
 
 
-def test_an_interrupt_during_the_seed_table_stops_it_cleanly(small_corpus, monkeypatch):
+def test_a_prime_outside_the_vocabulary_gives_a_message_not_a_traceback(small_corpus, trained):
+    rnn, _ = trained
+    box = report.temperature_explorer(rnn, small_corpus, length=30)
+    box.controls["prime"].value = "Zebra €"
+    message = box.text.outputs[0]["data"]["text/plain"]
+    assert message.startswith("'Z', '€' are not in the vocabulary: the training text (pangrams) has 32 distinct")
+    box.controls["prime"].value = ""
+    assert "the prime is empty" in box.text.outputs[0]["data"]["text/plain"]
+
+
+def test_a_sample_marks_its_prime_and_escapes_everything():
+    shown = report.Sample("<b>", "</pre><script>alert(1)</script> & more", "T = 1 <i>")
+    page = shown._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&amp; more" in page
+    assert '<span style="background: #ffe8a8" title="the prime">&lt;b&gt;</span>' in page
+    assert "T = 1 &lt;i&gt;" in page and repr(shown).endswith("<b></pre><script>alert(1)</script> & more")
+
+
+def test_temperature_effects_entropy_falls_and_known_words_rise_as_it_cools(small_corpus, trained):
+    rnn, _ = trained
+    effects = report.temperature_effects(rnn, small_corpus, temperatures=[0.2, 1.0, 3.0], seeds=range(2), n=300)
+    assert effects["entropy"][0] < effects["entropy"][1] < effects["entropy"][2] <= np.log2(small_corpus.K)
+    assert effects["known words"][0] > effects["known words"][2]
+    assert 0 <= effects["known words"].min() <= effects["known words"].max() <= 1
+    assert report.plot_temperature_effects(effects).axes[1].get_ylim() == (0, 100)
+    assert [row[0] for row in report.effects_table(effects, temperatures=(1.0,)).rows] == ["1.00"]
+
+
+def test_the_source_shown_is_the_modules_own():
+    import inspect
+
+    assert report.show_source(rnnlib.loss_and_gradients).data == inspect.getsource(rnnlib.loss_and_gradients)
+
+
+def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=4, rng=0)
+    check = report.GradientCheck(rnn, report.sequences(small_corpus, 1, seq_length=10),
+                                 references=("complex step", "centred differences, float64"))
+    ax = report.plot_error_floor(check).axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[0].startswith("centred differences, float64") and labels[1].startswith("complex step")
+    assert labels[2].startswith("float64 rounding floor")
+
+
+def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
+    features = report.text_features('ab "cd"\nef')
+    assert features["a letter just read"].tolist() == [1, 1, 0, 0, 1, 1, 0, 0, 1, 1]
+    assert features["position in the word"].tolist() == [1, 2, 0, 0, 1, 2, 0, 0, 1, 2]
+    assert features["start of a line"].tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+    assert features["inside quotation marks"].tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
+    assert features["a space just read"].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    rnn, _ = trained
+    H, table = report.unit_correlations(rnn, small_corpus, small_corpus.text[:200])
+    assert H.shape == (200, rnn.m) and len(table.rows) == 5
+    letter = report.text_features(small_corpus.text[:200])["a letter just read"]
+    _, unit, r = table.rows[0]
+    assert r == pytest.approx(np.corrcoef(H[:, unit], letter)[0, 1])
+    assert all(abs(r) >= abs(np.corrcoef(H[:, j], letter)[0, 1]) - 1e-12 for j in range(rnn.m))
+
+
+def test_coloured_text_is_escaped():
+    page = report.Coloured("<script>x</script>&", [0.5] * 19, "unit <1>")._repr_html_()
+    assert "<script" not in page and "</script" not in page and "x" in page and "unit &lt;1&gt;" in page
+    assert page.count(">&lt;</span>") == 2 and page.count(">&gt;</span>") == 2 and ">&amp;</span>" in page
+    assert page.count("rgba(220, 50, 40, 0.50)") == 19  # one span a character
+
+
+def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
+    history = report.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=5)
+    assert "training on pangrams, first 80%" in capsys.readouterr().out
+    last = max(history.eval_bpc)
+    table = report.generalisation_table(history, updates=(5, 10))
+    assert [row[0] for row in table.rows] == [5, 10, last]
+    gap = report.generalisation_verdict(history)
+    assert gap == pytest.approx(history.eval_bpc[last] - history.smooth_loss[last] / 25 / math.log(2))
+    assert f"At update {last:,}: {history.eval_bpc[last]:.3f} bits per character held out" in capsys.readouterr().out
+    assert len(report.plot_generalisation(history).axes[0].get_lines()) >= 2
+
+
+def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys):
+    losses = report.rounding_spread(small_corpus, runs=3, updates=300, m=16)
+    assert losses.shape == (4, 300)
+    assert np.allclose(losses[:, 0], losses[0, 0], rtol=1e-12)  # the same start, to rounding
+    assert not np.array_equal(losses[1], losses[0])              # ... and yet another run
+    spread = report.spread_summary(losses, {0: losses[0], 1: losses[0] + 2})
+    assert spread["seeds"] == pytest.approx(2) and "runs that differ by one part in 10^15" in capsys.readouterr().out
+    assert len(report.plot_spread(losses).axes[0].get_lines()) == 3 + 1 + 1
+
+
+def test_dtype_runs_time_both(small_corpus):
+    runs = report.dtype_runs(small_corpus, updates=20, m=8)
+    assert list(runs) == ["float64", "float32"] and all(seconds > 0 for _, seconds in runs.values())
+    assert len(report.plot_dtypes(runs).axes) == 2
+
+
+def test_an_interrupt_during_the_seed_runs_stops_them_cleanly(small_corpus, monkeypatch, tmp_path):
     real, calls = rnnlib.loss_and_gradients, []
 
     def interrupt_in_the_second_run(*args):
@@ -133,5 +246,7 @@ def test_an_interrupt_during_the_seed_table_stops_it_cleanly(small_corpus, monke
         return real(*args)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_in_the_second_run)
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     with pytest.raises(KeyboardInterrupt, match="Interrupted after update 8 of 21"):
-        report.seed_table(small_corpus, seeds=[0, 1], updates=21, every=10, m=4)
+        report.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
+    assert not list(tmp_path.iterdir())  # nothing half-made is kept

@@ -1,9 +1,9 @@
 import math
 
 import numpy as np
-import plain_rnn
 import pytest
 
+import plain_rnn
 import rnnlib
 from rnnlib import RNN, AdaGrad
 
