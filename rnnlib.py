@@ -177,16 +177,22 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def default_corpus_path():
+    """The file load_corpus() reads when given no path: $RNN_CORPUS if set, else
+    data/goblet_book.txt if present; None when it falls back to the offline default."""
+    return os.environ.get(CORPUS_ENV) or (BOOK_PATH if BOOK_PATH.is_file() else None)
+
+
 def load_corpus(path=None) -> Corpus:
     """The training text.
 
-    path given: that UTF-8 file.  path None: the file named by $RNN_CORPUS if set; else
-    data/goblet_book.txt if present; else the offline default, Python's reference
-    documentation, with one printed line saying how to use the book instead.  See
-    read_text for line endings, the byte-order mark and the errors raised.
+    path given: that UTF-8 file.  path None: default_corpus_path(), the file named by
+    $RNN_CORPUS if set, else data/goblet_book.txt if present; else the offline default,
+    Python's reference documentation, with one printed line saying how to use the book
+    instead.  See read_text for line endings, the byte-order mark and the errors raised.
     """
     if path is None:
-        path = os.environ.get(CORPUS_ENV) or (BOOK_PATH if BOOK_PATH.is_file() else None)
+        path = default_corpus_path()
     if path is None:
         print(f"data/goblet_book.txt not found: using the offline default corpus, Python's "
               f"reference documentation. To train on the book, copy goblet_book.txt into "
