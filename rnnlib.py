@@ -843,7 +843,8 @@ def load_checkpoint(path) -> TrainingState:
                          f"may be truncated or not an rnnlib checkpoint at all. Use an intact "
                          f"copy, or train again") from None
     if str(fields.get("format", "")) != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is an .npz file but not an rnnlib checkpoint")
+        raise ValueError(f"{path} is an .npz file but not an rnnlib checkpoint: give the path of a "
+                         f"checkpoint that rnnlib's training wrote")
     if fields.get("version", None) is None or int(fields["version"]) != CHECKPOINT_VERSION:
         raise ValueError(f"{path} has checkpoint format version {fields.get('version')}; this rnnlib "
                          f"reads version {CHECKPOINT_VERSION}: use the rnnlib that wrote it")
