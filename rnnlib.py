@@ -177,16 +177,22 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def default_corpus_path():
+    """The file load_corpus() reads when given no path: $RNN_CORPUS if set, else
+    data/goblet_book.txt if present; None when it falls back to the offline default."""
+    return os.environ.get(CORPUS_ENV) or (BOOK_PATH if BOOK_PATH.is_file() else None)
+
+
 def load_corpus(path=None) -> Corpus:
     """The training text.
 
-    path given: that UTF-8 file.  path None: the file named by $RNN_CORPUS if set; else
-    data/goblet_book.txt if present; else the offline default, Python's reference
-    documentation, with one printed line saying how to use the book instead.  See
-    read_text for line endings, the byte-order mark and the errors raised.
+    path given: that UTF-8 file.  path None: default_corpus_path(), the file named by
+    $RNN_CORPUS if set, else data/goblet_book.txt if present; else the offline default,
+    Python's reference documentation, with one printed line saying how to use the book
+    instead.  See read_text for line endings, the byte-order mark and the errors raised.
     """
     if path is None:
-        path = os.environ.get(CORPUS_ENV) or (BOOK_PATH if BOOK_PATH.is_file() else None)
+        path = default_corpus_path()
     if path is None:
         print(f"data/goblet_book.txt not found: using the offline default corpus, Python's "
               f"reference documentation. To train on the book, copy goblet_book.txt into "
@@ -571,7 +577,7 @@ def text_fingerprint(text: str) -> str:
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
           eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
-          eval_data=None, eval_every: int = 10_000) -> History:
+          eval_data=None, eval_every: int = 10_000, on_sample=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -579,7 +585,8 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
     to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
-    character with rng.  eval_data: held-out int indices (e.g. corpus.split()[1].data); every
+    character with rng, and passed at once to on_sample(update, text) if given (a terminal
+    prints it so).  eval_data: held-out int indices (e.g. corpus.split()[1].data); every
     `eval_every` updates, at the same moment as the samples, history.eval_bpc[update] records
     bits_per_char(rnn, eval_data).
 
@@ -616,13 +623,13 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         checkpoint_every=_positive_int(checkpoint_every, "checkpoint_every"),
         chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
         eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"))
-    return _run(state, corpus, checkpoint, progress)
+    return _run(state, corpus, checkpoint, progress, on_sample)
 
 
-def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = True):
+def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = True, on_sample=None):
     """Continue the run saved at path until it has done `epochs` epochs or `updates` updates in
     all (default: the total the run that wrote the checkpoint aimed at), checkpointing to path
-    on the same schedule.
+    on the same schedule; on_sample as in train, for the samples drawn from now on.
     Returns (rnn, history), bit for bit what one uninterrupted run to those totals gives."""
     state = load_checkpoint(path)
     if corpus.chars != state.chars:
@@ -642,7 +649,7 @@ def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = 
         raise ValueError(f"{path} has done {state.update:,} updates already, and {state.total:,} "
                          f"were asked for: ask for more, e.g. resume(path, corpus, "
                          f"updates={state.update + state.checkpoint_every})")
-    history = _run(state, corpus, path, progress)
+    history = _run(state, corpus, path, progress, on_sample)
     return state.rnn, history
 
 
@@ -653,7 +660,7 @@ def _total_updates(per_epoch, epochs, updates) -> int:
                _positive_int(updates, "updates") if updates is not None else math.inf)
 
 
-def _run(state: TrainingState, corpus: Corpus, checkpoint, progress) -> History:
+def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=None) -> History:
     """The training loop, from state to state.total updates; see train."""
     rnn, history, s, data = state.rnn, state.history, state.seq_length, corpus.data
     smooth_loss = np.empty(state.total)
@@ -669,6 +676,8 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress) -> History:
                     state.h = np.zeros(rnn.m, dtype=rnn.dtype)
                 _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss)
                 history.smooth_loss = smooth_loss[:state.update]
+                if on_sample is not None and state.update - 1 in history.samples:
+                    on_sample(state.update - 1, history.samples[state.update - 1])
                 if checkpoint is not None and state.update % state.checkpoint_every == 0:
                     save_checkpoint(checkpoint, state)
                     saved_at = state.update
@@ -834,7 +843,8 @@ def load_checkpoint(path) -> TrainingState:
                          f"may be truncated or not an rnnlib checkpoint at all. Use an intact "
                          f"copy, or train again") from None
     if str(fields.get("format", "")) != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is an .npz file but not an rnnlib checkpoint")
+        raise ValueError(f"{path} is an .npz file but not an rnnlib checkpoint: give the path of a "
+                         f"checkpoint that rnnlib's training wrote")
     if fields.get("version", None) is None or int(fields["version"]) != CHECKPOINT_VERSION:
         raise ValueError(f"{path} has checkpoint format version {fields.get('version')}; this rnnlib "
                          f"reads version {CHECKPOINT_VERSION}: use the rnnlib that wrote it")

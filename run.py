@@ -7,6 +7,9 @@
                             and synthesis characters per second
     python3 run.py lab      open the notebooks in JupyterLab
     python3 run.py serve    the temperature slider as a web page (Voilà) on http://127.0.0.1:8866/
+    python3 run.py train    train on any text (TEXT, default the book), checkpointing to results/;
+                            Ctrl-C saves, --resume continues (--help lists the options)
+    python3 run.py sample   print text from a trained checkpoint: --prime, --temperature, --length
 
 Each first makes sure .venv (in this folder) holds requirements.txt: it is created on the
 first run and brought up to date whenever requirements.txt changes; otherwise this costs
@@ -30,6 +33,8 @@ COMMANDS = {
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
     "lab": ["-m", "jupyter", "lab", str(ROOT / "notebooks")],
     "serve": [str(ROOT / "scripts" / "serve.py")],
+    "train": [str(ROOT / "scripts" / "cli.py"), "train"],
+    "sample": [str(ROOT / "scripts" / "cli.py"), "sample"],
 }
 
 

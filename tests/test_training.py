@@ -88,6 +88,26 @@ def test_samples_every_n_updates_from_update_zero(small_corpus):
     assert again.samples == history.samples
 
 
+def test_on_sample_sees_each_sample_as_it_is_drawn(tmp_path, small_corpus, monkeypatch):
+    real, losses, seen = rnnlib.loss_and_gradients, [], []
+
+    def counted(*args):
+        losses.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", counted)
+    settings = dict(sample_every=10, sample_length=30, progress=False, rng=5)
+    history = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=25,
+                           on_sample=lambda u, text: seen.append((u, text, len(losses))), **settings)
+    # each one during the update that drew it, before the next update's loss
+    assert seen == [(u, text, u + 1) for u, text in sorted(history.samples.items())]
+    path, seen[:] = tmp_path / "run.npz", []
+    rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=12, checkpoint=path, **settings)
+    _, resumed = rnnlib.resume(path, small_corpus, updates=25, progress=False,
+                               on_sample=lambda u, text: seen.append((u, text)))
+    assert seen == [(20, history.samples[20])] and resumed.samples == history.samples
+
+
 def test_float32_training(small_corpus):
     rnn = RNN.init(small_corpus.K, m=16, rng=0, dtype=np.float32)
     history = rnnlib.train(rnn, small_corpus, epochs=10, progress=False)

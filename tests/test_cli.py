@@ -1,0 +1,189 @@
+"""`python3 run.py train` and `python3 run.py sample`, run as a user runs them: in a subprocess,
+on a small text written here, with results in a temporary folder."""
+
+import importlib.util
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rnnlib
+
+CLI = Path(__file__).resolve().parent.parent / "scripts" / "cli.py"
+FAST = ["--m", "16", "--sample-every", "20", "--sample-length", "40"]
+TEXT = "".join(f"The {a} {b} sat on the {c}, and sang to the {d}.\n"
+               for a, b, c, d in itertools.product(["old", "small"], ["cat", "dog", "fox"],
+                                                   ["mat", "wall", "hill", "boat"], ["moon", "sea", "king"]))
+
+spec = importlib.util.spec_from_file_location("cli", CLI)
+cli = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cli)
+
+
+def run(*args, cwd, **kwargs):
+    """The command's (exit status, stdout, stderr), run in cwd with results going to cwd/results."""
+    env = {**os.environ, "RNN_RESULTS": str(cwd / "results")}
+    done = subprocess.run([sys.executable, str(CLI), *args], cwd=cwd, env=env, capture_output=True,
+                          timeout=120, **kwargs)
+    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+
+
+def parameters(path):
+    state = rnnlib.load_checkpoint(path)
+    return state.rnn.theta, state.best.theta, state.history.smooth_loss, state.history.samples
+
+
+def assert_same_run(a, b):
+    for x, y in zip(parameters(a), parameters(b)):
+        assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "poems.txt").write_text(TEXT, encoding="utf-8")
+    return tmp_path
+
+
+def test_help_gives_every_option_its_default():
+    for command in ("train", "sample"):
+        commands = next(action.choices for action in cli.parser()._actions if isinstance(action.choices, dict))
+        # every option that takes a value; flags (--resume, --force, --last, --help) are off unless given
+        options = [action for action in commands[command]._actions if action.nargs != 0]
+        assert len(options) >= 5
+        for action in options:
+            assert "default" in action.help, action.dest
+
+
+def test_train_then_sample(folder):
+    status, out, err = run("train", "poems.txt", "--updates", "60", *FAST, cwd=folder)
+    assert status == 0, err
+    checkpoint = folder / "results" / "poems.npz"  # named after the text
+    assert rnnlib.load_checkpoint(checkpoint).update == 60
+    assert [f"--- sample at update {u} ---" in out for u in (0, 20, 40)] == [True] * 3
+    assert "bits per character" in out and str(checkpoint) in out and "run.py sample --checkpoint" in out
+    assert "smooth_loss=" in err  # the progress bar
+
+    (folder / "poems.txt").unlink()  # the checkpoint holds the vocabulary: no text needed to sample
+    status, out, err = run("sample", "--checkpoint", str(checkpoint), "--prime", "The cat", "--length", "200",
+                           cwd=folder)
+    assert status == 0, err
+    assert out.startswith("The cat") and out.endswith("\n") and len(out) == len("The cat") + 200 + 1
+    assert set(out) <= set(TEXT) and "best model" in err
+
+
+def test_sample_defaults_to_a_newline_prime_and_reproduces_with_a_seed(folder):
+    run("train", "poems.txt", "--updates", "20", *FAST, cwd=folder)
+    outs = [run("sample", "--checkpoint", "results/poems.npz", "--length", "50", *seed, cwd=folder)[1]
+            for seed in ([], [], ["--seed", "1"], ["--last"])]
+    assert all(out[0] == "\n" and len(out) == 52 for out in outs)
+    assert outs[0] == outs[1] != outs[2]
+
+
+def test_resume_continues_bit_for_bit(folder):
+    assert run("train", "poems.txt", "--updates", "30", "--checkpoint", "split.npz", *FAST, cwd=folder)[0] == 0
+    status, out, err = run("train", "poems.txt", "--updates", "60", "--checkpoint", "split.npz", "--resume", *FAST,
+                           cwd=folder)
+    assert status == 0, err
+    assert "sample at update 40" in out and "sample at update 20" not in out  # only the new ones
+    assert run("train", "poems.txt", "--updates", "60", "--checkpoint", "straight.npz", *FAST, cwd=folder)[0] == 0
+    assert_same_run(folder / "split.npz", folder / "straight.npz")
+
+
+def test_a_vocabulary_of_any_characters_survives_the_checkpoint(folder):
+    odd = "naïve 😀 日本語 e\u0301 tab\there NUL\x00 " * 20
+    (folder / "odd.txt").write_text(odd, encoding="utf-8")
+    assert run("train", "odd.txt", "--updates", "5", *FAST, cwd=folder)[0] == 0
+    assert rnnlib.load_checkpoint(folder / "results" / "odd.npz").chars == rnnlib.Corpus(odd).chars
+    (folder / "odd.txt").unlink()
+    status, out, _ = run("sample", "--checkpoint", "results/odd.npz", "--prime", "😀 日", "--length", "30",
+                         cwd=folder)
+    assert status == 0 and out.startswith("😀 日") and len(out) == 3 + 30 + 1 and set(out) <= set(odd + "\n")
+
+
+def test_a_real_ctrl_c_saves_and_the_resume_is_exact(folder):
+    args = [sys.executable, str(CLI), "train", "poems.txt", "--updates", "1000000", "--checkpoint", "run.npz", *FAST]
+    child = subprocess.Popen(args, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
+    try:
+        lines = iter(child.stdout.readline, "")
+        assert any("sample at update 20 " in line for line in lines)  # well into training
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        out = "".join(lines)
+        assert child.wait(timeout=30) == 130
+    finally:
+        child.kill()
+        child.wait()
+    assert "To continue: python3 run.py train poems.txt --checkpoint run.npz --resume" in out
+    done = rnnlib.load_checkpoint(folder / "run.npz").update
+    assert done > 20
+    total = str(done + 30)
+    assert run("train", "poems.txt", "--checkpoint", "run.npz", "--resume", "--updates", total, cwd=folder)[0] == 0
+    assert run("train", "poems.txt", "--checkpoint", "straight.npz", "--updates", total, *FAST, cwd=folder)[0] == 0
+    assert_same_run(folder / "run.npz", folder / "straight.npz")
+
+
+# ---------------------------------------------------------------------------- user errors
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A folder with poems.txt, its checkpoint after 30 updates, and texts that are wrong in each way."""
+    folder = tmp_path_factory.mktemp("errors")
+    (folder / "poems.txt").write_text(TEXT, encoding="utf-8")
+    assert run("train", "poems.txt", "--updates", "30", *FAST, cwd=folder)[0] == 0
+    (folder / "latin1.txt").write_bytes("café au lait\n".encode("latin-1"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "short.txt").write_text("too short\n", encoding="utf-8")
+    (folder / "shouting.txt").write_text(TEXT.upper(), encoding="utf-8")
+    (folder / "reversed.txt").write_text(TEXT[::-1], encoding="utf-8")
+    good = (folder / "results" / "poems.npz").read_bytes()
+    (folder / "truncated.npz").write_bytes(good[:len(good) // 2])
+    np.savez(folder / "foreign.npz", weights=np.zeros(3))
+    return folder
+
+
+ERRORS = {
+    "missing text": (["nothing.txt"], ["no such file: nothing.txt"]),
+    "a folder for a text": (["results"], ["results is a directory"]),
+    "unreadable text": (["poems.txt/inside"], ["cannot read poems.txt/inside", "Not a directory"]),
+    "not UTF-8": (["latin1.txt"], ["latin1.txt is not UTF-8", "offset 3", "iconv"]),
+    "empty text": (["empty.txt"], ["empty.txt is empty"]),
+    "shorter than seq_length": (["short.txt"], ["short.txt has 10 characters", "--seq-length"]),
+    "bad option value": (["poems.txt", "--m", "0"], ["--m: must be a whole number >= 1, not '0'", "--help"]),
+    "existing checkpoint": (["poems.txt"], ["poems.npz already exists", "--resume", "--force"]),
+    "resume without a checkpoint": (["poems.txt", "--checkpoint", "none.npz", "--resume"],
+                                    ["no checkpoint at none.npz", "leave out --resume"]),
+    "resume another vocabulary": (["shouting.txt", "--checkpoint", "results/poems.npz", "--resume"],
+                                  ["vocabulary differs", f"missing {''.join(sorted(set(TEXT) - set(TEXT.upper())))!r}",
+                                   f"extra {''.join(sorted(set(TEXT.upper()) - set(TEXT)))!r}"]),
+    "resume another text": (["reversed.txt", "--checkpoint", "results/poems.npz", "--resume"],
+                            ["trained on poems.txt, not on reversed.txt", "--force"]),
+    "resume with other settings": (["poems.txt", "--resume", "--m", "32"], ["--m 32 (it has 16)"]),
+    "resume already done": (["poems.txt", "--resume", "--updates", "30"], ["has done 30 updates", "--updates 60"]),
+    "sample without a checkpoint": (["sample"], ["no checkpoint at", "training.npz", "run.py train"]),
+    "sample a damaged checkpoint": (["sample", "--checkpoint", "truncated.npz"], ["truncated.npz is not a readable"]),
+    "sample a foreign file": (["sample", "--checkpoint", "foreign.npz"], ["not an rnnlib checkpoint", "give"]),
+    "prime outside the vocabulary": (["sample", "--checkpoint", "results/poems.npz", "--prime", "Zoë"],
+                                     ["--prime", "'Z' (U+005A), 'ë' (U+00EB)", "poems.txt"]),
+    "temperature zero": (["sample", "--checkpoint", "results/poems.npz", "--temperature", "0"],
+                         ["--temperature: must be a positive number, not '0'"]),
+    "temperature not a number": (["sample", "--checkpoint", "results/poems.npz", "--temperature", "warm"],
+                                 ["--temperature: must be a positive number, not 'warm'"]),
+}
+
+
+@pytest.mark.parametrize("args, words", ERRORS.values(), ids=ERRORS.keys())
+def test_a_user_error_is_one_line_and_exit_1(trained, args, words):
+    before = (trained / "results" / "poems.npz").read_bytes()
+    status, out, err = run(*(args if args[0] == "sample" else ["train", *args]), cwd=trained)
+    assert (status, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err
+    assert (trained / "results" / "poems.npz").read_bytes() == before  # never touched by a refusal
