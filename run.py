@@ -10,8 +10,9 @@
 
 Each first makes sure .venv (in this folder) holds requirements.txt and this project (rnnlib,
 installed editable): it is created on the first run and brought up to date whenever
-requirements.txt or pyproject.toml changes; otherwise this costs nothing.  Arguments after
-the command go to the tool (pytest, the benchmark script).
+requirements.txt or pyproject.toml changes; otherwise this costs nothing.  Then the command
+takes this process's place, so Ctrl-C and `kill` reach it and its exit code is run.py's.
+Arguments after the command go to the tool (pytest, the benchmark script).
 """
 
 import hashlib
@@ -71,8 +72,13 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
-    try:
-        return subprocess.run(command, cwd=ROOT).returncode
+    os.chdir(ROOT)
+    if os.name != "nt":
+        # Not a child: the command becomes this process, so a signal sent to run.py's pid
+        # reaches the tool itself, and the tool's exit code is the one the caller sees.
+        os.execv(command[0], command)
+    try:  # Windows has no exec that keeps the process
+        return subprocess.run(command).returncode
     except KeyboardInterrupt:  # Ctrl-C reached the command too, which has stopped
         return 130
 
