@@ -11,9 +11,11 @@
                             Ctrl-C saves, --resume continues (--help lists the options)
     python3 run.py sample   print text from a trained checkpoint: --prime, --temperature, --length
 
-Each first makes sure .venv (in this folder) holds requirements.txt: it is created on the
-first run and brought up to date whenever requirements.txt changes; otherwise this costs
-nothing.  Arguments after the command go to the tool (pytest, the benchmark script).
+Each first makes sure .venv (in this folder) holds requirements.txt and this project (rnnlib,
+installed editable): it is created on the first run and brought up to date whenever
+requirements.txt or pyproject.toml changes; otherwise this costs nothing.  Then the command
+takes this process's place, so Ctrl-C and `kill` reach it and its exit code is run.py's.
+Arguments after the command go to the tool (pytest, the benchmark script).
 """
 
 import hashlib
@@ -25,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
-STAMP = VENV / "requirements.sha256"  # the hash of the requirements.txt last installed
+PYPROJECT = ROOT / "pyproject.toml"
+STAMP = VENV / "installed.sha256"  # the hash of the requirements.txt and pyproject.toml last installed
 
 COMMANDS = {
     "report": [str(ROOT / "scripts" / "build_report.py")],
@@ -43,8 +46,8 @@ def venv_python() -> Path:
 
 
 def ensure_venv() -> Path:
-    """.venv with requirements.txt installed; returns its python."""
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    """.venv with requirements.txt and this project installed; returns its python."""
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + PYPROJECT.read_bytes()).hexdigest()
     python = venv_python()
     if python.exists() and STAMP.is_file() and STAMP.read_text().strip() == wanted:
         return python
@@ -55,11 +58,16 @@ def ensure_venv() -> Path:
         if subprocess.run([sys.executable, "-m", "venv", str(VENV)]).returncode != 0:
             sys.exit("run.py: could not create the virtual environment. On Debian or Ubuntu, "
                      "install it with `sudo apt install python3-venv`, then run this again.")
-    print("run.py: installing requirements.txt into .venv/ ...", flush=True)
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(REQUIREMENTS)]
-    if subprocess.run(pip).returncode != 0:
+    print("run.py: installing requirements.txt and this project into .venv/ ...", flush=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if subprocess.run([*pip, "-r", str(REQUIREMENTS)]).returncode != 0:
         sys.exit("run.py: pip could not install requirements.txt (see its message above); "
                  "fix that and run this again: nothing already installed is lost.")
+    # Editable, so .venv imports this folder's rnnlib.py and an edit needs no re-install;
+    # --no-deps: requirements.txt, just installed, is the one list of dependencies.
+    if subprocess.run([*pip, "--no-deps", "-e", str(ROOT)]).returncode != 0:
+        sys.exit("run.py: pip could not install this project (see its message above); "
+                 "fix that and run this again.")
     STAMP.write_text(wanted + "\n")
     return python
 
@@ -69,8 +77,13 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
-    try:
-        return subprocess.run(command, cwd=ROOT).returncode
+    os.chdir(ROOT)
+    if os.name != "nt":
+        # Not a child: the command becomes this process, so a signal sent to run.py's pid
+        # reaches the tool itself, and the tool's exit code is the one the caller sees.
+        os.execv(command[0], command)
+    try:  # Windows has no exec that keeps the process
+        return subprocess.run(command).returncode
     except KeyboardInterrupt:  # Ctrl-C reached the command too, which has stopped
         return 130
 

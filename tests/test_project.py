@@ -1,6 +1,8 @@
 """The project's set-up files agree with each other."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -8,12 +10,19 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_environment_yml_installs_requirements_txt_on_python_311():
+def test_environment_yml_installs_requirements_txt_and_the_project_on_python_311():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
     assert "conda-forge" in env["channels"] and "python=3.11" in deps and "pip" in deps
     pip_lists = [d["pip"] for d in deps if isinstance(d, dict)]
-    assert pip_lists == [["-r requirements.txt"]]
+    assert pip_lists == [["-r requirements.txt", "-e ."]]
+
+
+def test_rnnlib_is_installed_so_it_imports_from_any_folder(tmp_path):
+    # pytest's pythonpath leaves this folder out, so only the install can find it
+    found = subprocess.run([sys.executable, "-c", "import rnnlib; print(rnnlib.__file__)"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(found) == ROOT / "rnnlib.py"
 
 
 def test_requirements_are_pinned_once_each():
