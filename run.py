@@ -77,7 +77,8 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
-    os.chdir(ROOT)
+    if argv[0] not in ("train", "sample"):  # theirs are paths the user typed, from the user's folder
+        os.chdir(ROOT)
     if os.name != "nt":
         # Not a child: the command becomes this process, so a signal sent to run.py's pid
         # reaches the tool itself, and the tool's exit code is the one the caller sees.

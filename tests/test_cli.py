@@ -187,3 +187,17 @@ def test_a_user_error_is_one_line_and_exit_1(trained, args, words):
     for word in words:
         assert word in err
     assert (trained / "results" / "poems.npz").read_bytes() == before  # never touched by a refusal
+
+
+def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
+    """run.py runs most commands from the project's folder, but train and sample take paths the
+    user typed: relative ones mean the user's folder."""
+    env = {**os.environ, "RNN_RESULTS": str(folder / "results")}
+    run_py = [sys.executable, str(CLI.parent.parent / "run.py")]
+    done = subprocess.run([*run_py, "train", "poems.txt", "--updates", "5", "--checkpoint", "mine.npz", *FAST],
+                          cwd=folder, env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert (folder / "mine.npz").is_file()
+    done = subprocess.run([*run_py, "sample", "--checkpoint", "mine.npz", "--length", "10", "--prime", "T"],
+                          cwd=folder, env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0 and len(done.stdout.decode()) == 1 + 10 + 1
