@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 import rnnlib
 from rnnlib import RNN, Corpus, History, TrainingState
@@ -79,16 +80,17 @@ class GradientCheck(Table):
     """Relative errors of loss_and_gradients against reference gradients: a row per
     parameter (b, c, W, U, V), a column per (reference, sequence)."""
 
-    def __init__(self, rnn: RNN, seqs, references=("centred differences",), h0=None):
+    def __init__(self, rnn: RNN, seqs, references=("centred differences",), h0=None, progress=True):
         h0 = np.zeros(rnn.m) if h0 is None else h0
         self.losses, self.analytic = zip(*(rnnlib.loss_and_gradients(rnn, x, y, h0)[:2] for x, y in seqs))
         self.references = {}                        # (reference, sequence index) -> Params
         columns, errors = [], []
-        for ref in references:
-            for i, (x, y) in enumerate(seqs):
-                other = self.references[ref, i] = GRADIENT_REFERENCES[ref](rnn, x, y, h0)
-                columns.append(f"{ref}, sequence {i + 1}")
-                errors.append([rnnlib.relative_error(self.analytic[i][name], other[name]) for name in CHECK_ORDER])
+        pairs = [(ref, i) for ref in references for i in range(len(seqs))]
+        for ref, i in tqdm(pairs, desc=f"{rnn.theta.size:,} entries, each reference", unit="reference",
+                           disable=not progress):
+            other = self.references[ref, i] = GRADIENT_REFERENCES[ref](rnn, *seqs[i], h0)
+            columns.append(f"{ref}, sequence {i + 1}")
+            errors.append([rnnlib.relative_error(self.analytic[i][name], other[name]) for name in CHECK_ORDER])
         self.errors = np.array(errors).T            # (parameters, columns)
         super().__init__(["parameter", *columns],
                          [[name, *row] for name, row in zip(CHECK_ORDER, self.errors.tolist())],
@@ -165,8 +167,6 @@ def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_001, m: int = 10
     """{seed: smooth loss per update} of runs that differ only in the seed of U, W, V (the
     published run is one such draw).  Kept in the results folder for this text and these
     settings, so that a later notebook recalls them instead of training again."""
-    from tqdm.auto import tqdm
-
     path = rnnlib.RESULTS_DIR / "seed_runs.npz"
     key = f"{rnnlib.text_fingerprint(corpus.text)} m={m} updates={updates}"
     seeds = list(seeds)
@@ -507,8 +507,6 @@ def rounding_spread(corpus: Corpus, runs: int = 10, updates: int = 2_000, scale:
                     seed: int = 1, m: int = 100):
     """The smooth loss of runs from the same initial parameters, each multiplied entry by entry
     by (1 + scale z), z ~ N(0, 1): (runs + 1, updates), the unchanged run first."""
-    from tqdm.auto import tqdm
-
     start = RNN.init(corpus.K, m=m, rng=seed)
     losses = []
     for i in tqdm(range(runs + 1), desc=f"{runs} nudged runs and the original", unit="run"):
