@@ -1,10 +1,10 @@
-"""Execute the notebooks in order, in place, and write them as one static HTML report.
+"""Execute the notebooks in order, in place, and write them as one static report: HTML and PDF.
 
-Run it with `python3 run.py report` (`--no-execute`: only rebuild it from the saved notebooks).
+Run it with `python3 run.py report` (`--no-execute`: only rebuild both from the saved notebooks).
 The notebooks run on the corpus rnnlib.load_corpus() finds (data/goblet_book.txt when present,
 else the offline default) and are saved with their new outputs.  build/report.html needs nothing
 outside itself: its equations are MathML, made here; the widgets, which need a kernel, give way to
-their static forms.
+their static forms.  build/report.pdf is that page printed by Debian's Chromium.
 """
 
 import argparse
@@ -194,7 +194,7 @@ def write_html(notebooks, path: Path) -> None:
     path.write_text(body, encoding="utf-8")
 
 
-# Debian's Chromium, for the browser tests ---------------------------------------------------------
+# The PDF, printed by Debian's Chromium (which the browser tests use too) ---------------------------
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -206,10 +206,37 @@ def chromium_executable() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def write_pdf(html_path: Path, pdf_path: Path) -> bool:
+    """Print the page to an A4 PDF with Chromium, through Playwright, page numbers at the foot.
+    Without Chromium, say how to get it, in one line, and return False."""
+    executable = chromium_executable()
+    if executable is None:
+        print(f"{pdf_path.name} not written: it is printed by Chromium, which is not installed "
+              f"(`{INSTALL_CHROMIUM}`, then `python3 run.py report --no-execute`)")
+        return False
+    from playwright.sync_api import sync_playwright
+
+    footer = ('<div style="font-size: 8px; width: 100%; text-align: center; color: #666">'
+              f'{TITLE} · <span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            # The page needs nothing from outside; should that ever change, print it now rather than wait.
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                       else route.abort())
+            page.goto(html_path.resolve().as_uri(), wait_until="load")
+            page.pdf(path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True,
+                     display_header_footer=True, header_template="<span></span>", footer_template=footer)
+        finally:
+            browser.close()
+    return True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-execute", action="store_true",
-                        help="only write the HTML from the saved notebooks")
+                        help="only write the HTML and the PDF from the saved notebooks")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     notebooks = []
@@ -222,7 +249,12 @@ def main(argv=None):
         notebooks.append(execute(path))
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
     write_html(notebooks, REPORT)
-    print(f"report: {REPORT}  ({time.perf_counter() - start:.0f} s in all)")
+    print(f"report: {REPORT}", flush=True)
+    t0 = time.perf_counter()
+    pdf = REPORT.with_suffix(".pdf")
+    if write_pdf(REPORT, pdf):
+        print(f"report: {pdf}  (printed in {time.perf_counter() - t0:.0f} s)")
+    print(f"{time.perf_counter() - start:.0f} s in all")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The static report, build/report.html: built here from the notebooks, executed (in a copy) on
-a small text that holds markup, then opened in Chromium with the network cut."""
+"""The static report, build/report.html and build/report.pdf: built here from the notebooks,
+executed (in a copy) on a small text that holds markup, then opened in Chromium with the network
+cut, printed, and read back."""
 
 import datetime
 import re
@@ -9,7 +10,8 @@ import build_report
 import nbformat
 import pytest
 import report
-from browser import open_page, wait_for_change
+from browser import chromium_path, open_page, wait_for_change
+from pypdf import PdfReader
 
 import rnnlib
 
@@ -96,6 +98,31 @@ def test_the_progress_bar_shows_the_finished_run(built):
     total = rnnlib.load_checkpoint(folder / "results" / "training.npz").total
     page = html.read_text(encoding="utf-8")
     assert f"100%|██████████| {total}/{total} " in page and "0%|          |" not in page
+
+
+def test_the_pdf_is_a4_and_holds_the_whole_report(built, tmp_path):
+    chromium_path()  # or skip, or fail in CI
+    _, _, html = built
+    pdf = tmp_path / "report.pdf"
+    assert build_report.write_pdf(html, pdf)
+    pages = PdfReader(pdf).pages
+    text = "\n".join(page.extract_text() for page in pages)
+    assert len(pages) >= 5
+    assert {(round(float(page.mediabox.width)), round(float(page.mediabox.height))) for page in pages} == {(595, 842)}
+    for title in ("char-rnn-report", "1 · Gradient check", "2 · Training", "3 · Synthesis"):
+        assert title in text
+    assert "corpus.txt" in pages[0].extract_text()  # the corpus, on the first page
+    assert "relative errors, m = 5" in text and re.search(r"W\s+\d\.\d\de-\d\d", text)  # the gradient check
+
+
+def test_without_chromium_the_html_is_written_and_one_line_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(build_report, "REPORT", tmp_path / "report.html")
+    monkeypatch.setattr(build_report, "chromium_executable", lambda: None)
+    build_report.main(["--no-execute"])
+    out = capsys.readouterr().out
+    assert (tmp_path / "report.html").is_file() and not (tmp_path / "report.pdf").exists()
+    about_the_pdf = [line for line in out.splitlines() if "pdf" in line.lower()]
+    assert len(about_the_pdf) == 1 and build_report.INSTALL_CHROMIUM in about_the_pdf[0]
 
 
 # The parts, without a browser ---------------------------------------------------------------------
