@@ -6,6 +6,7 @@ published run · tables · gradient checks · training · synthesis · beyond th
 
 import html
 import inspect
+import json
 import math
 import numbers
 import re
@@ -237,6 +238,14 @@ def print_samples(history: History) -> None:
         print(f"--- update {update:,}, smooth loss {history.smooth_loss[update]:.2f}\n{text}\n")
 
 
+# One seed, prime and length for every synthesis view (the fixed temperatures, the live explorer and its
+# static copy), so that at the same temperature they all show the same text.  The prime None is the
+# corpus's first character.
+SAMPLE_LENGTH, SAMPLE_SEED, SAMPLE_PRIME = 300, 0, None
+# The temperature slider's range, live and static.
+T_MIN, T_MAX, T_STEP = 0.1, 2.0, 0.05
+
+
 class Sample:
     """A generated text after its prime: shown with the prime marked apart, as char-rnn prints
     its primetext before what the model wrote.  Text, escaped in HTML, whatever it holds."""
@@ -260,8 +269,8 @@ def sample(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, seed: 
     return Sample(prime, rnnlib.generate(rnn, corpus, n, temperature=temperature, prime=prime, rng=seed), caption)
 
 
-def show_temperatures(rnn: RNN, corpus: Corpus, temperatures=(0.5, 0.75, 1.0, 1.5), n: int = 300,
-                      seed: int = 0, prime=None) -> None:
+def show_temperatures(rnn: RNN, corpus: Corpus, temperatures=(0.5, 0.75, 1.0, 1.5), n: int = SAMPLE_LENGTH,
+                      seed: int = SAMPLE_SEED, prime=SAMPLE_PRIME) -> None:
     """A text of n characters at each temperature, all from the same seed and prime."""
     from IPython.display import display
 
@@ -320,7 +329,42 @@ def effects_table(effects: dict, temperatures=(0.5, 0.75, 1.0, 1.5, 2.0)) -> Tab
                  float_format="{:.2f}")
 
 
-def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=300, seed=0, prime=None):
+def static_temperature_slider(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SAMPLE_LENGTH,
+                              seed=SAMPLE_SEED, prime=SAMPLE_PRIME) -> str:
+    """The temperature slider without a kernel, as one self-contained piece of HTML: a text of
+    `length` characters sampled now at every step from T_MIN to T_MAX, a plain range input with
+    a readout of T, and a few lines of JavaScript that show the text for the chosen T."""
+    steps = round((T_MAX - T_MIN) / T_STEP)
+    texts = {f"{T:.2f}": rnnlib.generate(rnn, corpus, length, temperature=T, prime=prime, rng=seed)
+             for T in (round(T_MIN + i * T_STEP, 2) for i in range(steps + 1))}
+    start = f"{min(max(round(temperature / T_STEP) * T_STEP, T_MIN), T_MAX):.2f}"
+    # Inside <script> only "</" (a closing tag) and "<!--" change the parse: with every "<" written as
+    # \u003c, any generated text stays data, and the script sets it with textContent, so it stays text.
+    data = json.dumps(texts, ensure_ascii=False).replace("<", "\\u003c")
+    return f"""<div class="static-temperature-slider">
+<label>temperature <input type="range" min="{T_MIN}" max="{T_MAX}" step="{T_STEP}" value="{start}"
+ aria-label="temperature" style="width: 24em; vertical-align: middle"> <output>{start}</output></label>
+<p>Sampled when this report was built: {length:,} characters at each temperature from {T_MIN:.2f} to \
+{T_MAX:.2f} in steps of {T_STEP}, with seed {seed}. Drag the slider or use the arrow keys.</p>
+<pre style="border: 1px solid #ccc; padding: 0.5em; white-space: pre-wrap; font-family: var(--jp-code-font-family, \
+monospace); font-size: var(--jp-code-font-size, 13px); line-height: var(--jp-code-line-height, 1.3)">\
+{html.escape(texts[start])}</pre>
+<script type="application/json">{data}</script>
+<script>
+(function (box) {{
+  var texts = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
+  var slider = box.querySelector("input"), readout = box.querySelector("output"), text = box.querySelector("pre");
+  slider.addEventListener("input", function () {{
+    readout.textContent = Number(slider.value).toFixed(2);
+    text.textContent = texts[readout.textContent];
+  }});
+}})(document.currentScript.parentElement);
+</script>
+</div>"""
+
+
+def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SAMPLE_LENGTH, seed=SAMPLE_SEED,
+                         prime=SAMPLE_PRIME):
     """Sliders for temperature (0.1–2.0) and length, a seed box, a prime box, and the text they
     give (the prime, then the continuation), re-sampled from rnn whenever one of them changes.
     A prime with characters outside the vocabulary shows a message naming them instead.
@@ -329,7 +373,7 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=30
 
     style, layout = {"description_width": "10em"}, widgets.Layout(width="36em")  # labels in full, aligned
     controls = {
-        "temperature": widgets.FloatSlider(value=temperature, min=0.1, max=2.0, step=0.05,
+        "temperature": widgets.FloatSlider(value=temperature, min=T_MIN, max=T_MAX, step=T_STEP,
                                            description="temperature", readout_format=".2f",
                                            continuous_update=False, style=style, layout=layout),
         "length": widgets.IntSlider(value=length, min=20, max=2000, step=10, description="length (characters)",
@@ -360,6 +404,10 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=30
     resample()
     box = widgets.VBox([*controls.values(), text])
     box.controls, box.text = controls, text
+    # JupyterLab and Voila show the widget; a static copy of the notebook, which runs no widgets, shows
+    # the output's HTML form instead: the same slider over texts sampled now.
+    static = static_temperature_slider(rnn, corpus, temperature=temperature, length=length, seed=seed, prime=prime)
+    box._repr_mimebundle_ = lambda **kwargs: {**widgets.VBox._repr_mimebundle_(box, **kwargs), "text/html": static}
     return box
 
 

@@ -1,25 +1,38 @@
-"""Execute the notebooks in order, in place, and write them as one static HTML report.
+"""Execute the notebooks in order, in place, and write them as one static report: HTML and PDF.
 
-Run it with `python3 run.py report`.  The notebooks run on the corpus rnnlib.load_corpus()
-finds (data/goblet_book.txt when present, else the offline default) and are saved with their
-new outputs; the report goes to build/report.html.
+Run it with `python3 run.py report` (`--no-execute`: only rebuild both from the saved notebooks).
+The notebooks run on the corpus rnnlib.load_corpus() finds (data/goblet_book.txt when present,
+else the offline default) and are saved with their new outputs.  build/report.html needs nothing
+outside itself: its equations are MathML, made here; the widgets, which need a kernel, give way to
+their static forms.  build/report.pdf is that page printed by Debian's Chromium.
 """
 
 import argparse
 import copy
+import datetime
+import html
+import re
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import jinja2
 import nbformat
 from jupyter_client import KernelManager
+from latex2mathml.converter import convert as latex_to_mathml
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 REPORT = ROOT / "build" / "report.html"
+TEMPLATE = Path(__file__).resolve().parent / "report.html.j2"
+TITLE = "char-rnn-report"
+SUBTITLE = "A vanilla character-level RNN in NumPy: KTH DD2424, Assignment 4"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
@@ -40,21 +53,190 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def combine(notebooks) -> nbformat.NotebookNode:
-    """One notebook holding every cell of the given ones in order, and all their widget state."""
-    report = copy.deepcopy(notebooks[0])
-    state = report.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    for nb in notebooks[1:]:
-        report.cells.extend(copy.deepcopy(nb.cells))
-        state.update(nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {}))
-    if state:
-        report.metadata["widgets"] = {WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": state}}
+# The static report --------------------------------------------------------------------------------
+
+def widget_text(model_id: str, state: dict) -> str | None:
+    """The text a saved widget shows, for a box of HTML, Label and progress widgets (tqdm's
+    progress bar), as tqdm writes it in a terminal; None for any other widget."""
+    model = state.get(model_id)
+    if model is None:
+        return None
+    name, values = model["model_name"], model["state"]
+    if name in ("HTMLModel", "LabelModel"):
+        # tqdm escapes its text for the HTML widget, with figure spaces to keep its width in any font
+        return html.unescape(values["value"]).replace("\u2007", " ")
+    if name in ("FloatProgressModel", "IntProgressModel"):
+        filled = round(10 * values["value"] / values["max"]) if values["max"] else 0
+        return "|" + "█" * filled + " " * (10 - filled) + "|"
+    if name in ("HBoxModel", "VBoxModel", "BoxModel"):
+        parts = [widget_text(child.removeprefix("IPY_MODEL_"), state) for child in values["children"]]
+        return None if None in parts else "".join(parts)
+    return None
+
+
+def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the notebook with no widget state and every widget output in its static form: the
+    output's own HTML form where it has one (the temperature slider's), else the text its saved
+    state shows (a progress bar finished, never its "0%" at the start), else nothing."""
+    nb = copy.deepcopy(nb)
+    state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            view = output.get("data", {}).pop(WIDGET_VIEW, None)
+            if view is not None and "text/html" not in output.data:
+                text = widget_text(view["model_id"], state)
+                if text is None:
+                    continue
+                output.data = {"text/plain": text}
+            kept.append(output)
+        cell.outputs = kept
+    return nb
+
+
+def corpus_shown(notebooks) -> str:
+    """What the notebooks say they ran on: the first output `Corpus(...)` (rnnlib's repr)."""
+    for cell in (cell for nb in notebooks for cell in nb.cells if cell.cell_type == "code"):
+        for output in cell.outputs:
+            found = re.fullmatch(r"Corpus\((.*)\)", output.get("data", {}).get("text/plain", ""))
+            if found:
+                return found.group(1)
+    return "a text the notebooks do not name"
+
+
+def combine(notebooks, date: datetime.date) -> nbformat.NotebookNode:
+    """One notebook: a title cell (title, date, corpus), then every cell of the given notebooks in
+    order, with their widget outputs in static form."""
+    static = [static_copy(nb) for nb in notebooks]  # each one's widget views name models in its own state
+    report = static[0]
+    report.cells = [cell for nb in static for cell in nb.cells]
+    title = nbformat.v4.new_markdown_cell(
+        f"# {TITLE}\n\n{SUBTITLE}.\n\nBuilt on {date.day} {date:%B %Y} from notebooks run on "
+        f"{html.escape(corpus_shown(notebooks))}.")
+    title.metadata["tags"] = ["report-title"]
+    report.cells.insert(0, title)
+    report.metadata["title"] = TITLE
     return report
+
+
+def tex_to_mathml(tex: str, display: bool) -> str:
+    """The formula as MathML, with TeX's spacing where latex2mathml's differs.  A displayed
+    formula that is a row of equations apart by \\quad or \\qquad becomes one <math> each, in a
+    <span class="equations">, so that on a narrow page they wrap instead of running off it."""
+    if display:
+        parts = [part for part in top_level_split(tex, r"\\q?quad(?![A-Za-z])") if part.strip()]
+        return '<span class="equations">' + "".join(_mathml(part, "block") for part in parts) + "</span>"
+    return _mathml(tex, "inline")
+
+
+def top_level_split(tex: str, separator: str) -> list[str]:
+    """tex cut at each match of the separator pattern that is outside all braces."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        found = re.match(separator, tex[i:]) if depth == 0 else None
+        if found:
+            parts.append(tex[start:i])
+            i = start = i + found.end()
+            continue
+        if tex[i] == "\\":
+            i += 2  # an escaped character, \\{ or \\}, is no brace
+            continue
+        depth += {"{": 1, "}": -1}.get(tex[i], 0)
+        i += 1
+    return parts + [tex[start:]]
+
+
+def _mathml(tex: str, display: str) -> str:
+    mathml = latex_to_mathml(tex, display=display)
+    unknown = re.findall(r"<mi>(\\[A-Za-z]+)</mi>", mathml)
+    if unknown:
+        raise ValueError(f"latex2mathml does not know {', '.join(unknown)}, in ${tex}$")
+    # /, | and ∂ are ordinary symbols in TeX, with no space around them; MathML spaces them as operators.
+    mathml = re.sub(r"<mo( stretchy=\"false\")?>(&#x0002F;|&#x0007C;|&#x02202;)</mo>",
+                    r'<mo lspace="0" rspace="0"\1>\2</mo>', mathml)
+    # TeX sets a thin space between an operator name and its argument (tanh a, log p) unless a parenthesis follows.
+    return re.sub(r"(<mi>[a-z]{2,}</mi>)(?!<mo stretchy=\"false\">&#x00028;)", r'\1<mspace width="0.167em" />', mathml)
+
+
+class MathMLRenderer(IPythonRenderer):
+    """Jupyter's Markdown, with each formula written as MathML instead of left for MathJax."""
+
+    def block_math(self, body: str) -> str:
+        return tex_to_mathml(body, display=True)
+
+    def inline_math(self, body: str) -> str:
+        return tex_to_mathml(body, display=False)
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return tex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
+
+
+class StaticHTMLExporter(HTMLExporter):
+    """JupyterLab's HTML, self-contained: scripts/report.html.j2, and MathML for the equations."""
+
+    def __init__(self, **kwargs):
+        super().__init__(template_file=str(TEMPLATE), **kwargs)
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):  # HTMLExporter's, with MathMLRenderer
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(escape=False, attachments=cell.get("attachments", {}),
+                                  anchor_link_text=self.anchor_link_text,
+                                  exclude_anchor_links=self.exclude_anchor_links, **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
+
+
+def write_html(notebooks, path: Path) -> None:
+    body, _ = StaticHTMLExporter().from_notebook_node(combine(notebooks, datetime.date.today()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+
+
+# The PDF, printed by Debian's Chromium (which the browser tests use too) ---------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+INSTALL_CHROMIUM = "sudo apt-get install chromium"
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium (the chromium package), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def write_pdf(html_path: Path, pdf_path: Path) -> bool:
+    """Print the page to an A4 PDF with Chromium, through Playwright, page numbers at the foot.
+    Without Chromium, say how to get it, in one line, and return False."""
+    executable = chromium_executable()
+    if executable is None:
+        print(f"{pdf_path.name} not written: it is printed by Chromium, which is not installed "
+              f"(`{INSTALL_CHROMIUM}`, then `python3 run.py report --no-execute`)")
+        return False
+    from playwright.sync_api import sync_playwright
+
+    footer = ('<div style="font-size: 8px; width: 100%; text-align: center; color: #666">'
+              f'{TITLE} · <span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            # The page needs nothing from outside; should that ever change, print it now rather than wait.
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                       else route.abort())
+            page.goto(html_path.resolve().as_uri(), wait_until="load")
+            page.pdf(path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True,
+                     display_header_footer=True, header_template="<span></span>", footer_template=footer)
+        finally:
+            browser.close()
+    return True
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-execute", action="store_true", help="only write the HTML from the saved notebooks")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="only write the HTML and the PDF from the saved notebooks")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     notebooks = []
@@ -66,10 +248,13 @@ def main(argv=None):
         print(f"executing notebooks/{path.name} ...", flush=True)
         notebooks.append(execute(path))
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
-    body, _ = HTMLExporter().from_notebook_node(combine(notebooks))
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(body, encoding="utf-8")
-    print(f"report: {REPORT}  ({time.perf_counter() - start:.0f} s in all)")
+    write_html(notebooks, REPORT)
+    print(f"report: {REPORT}", flush=True)
+    t0 = time.perf_counter()
+    pdf = REPORT.with_suffix(".pdf")
+    if write_pdf(REPORT, pdf):
+        print(f"report: {pdf}  (printed in {time.perf_counter() - t0:.0f} s)")
+    print(f"{time.perf_counter() - start:.0f} s in all")
 
 
 if __name__ == "__main__":

@@ -21,3 +21,13 @@ def small_corpus():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def markup():
+    """A network that has learnt to write markup (</script>, <b>, &, <!--) and its corpus: what
+    the report's HTML must show as text."""
+    corpus = rnnlib.Corpus("</script><b>x & y</b><!-- -->\n" * 40, source="markup")
+    rnn = rnnlib.RNN.init(corpus.K, m=16, rng=0)
+    rnnlib.train(rnn, corpus, epochs=40, sample_every=None, progress=False)
+    return rnn, corpus

@@ -3,7 +3,6 @@ Chromium (Debian's, driven by Playwright) moves the slider by keyboard and by mo
 readout and the text must follow."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,22 +15,11 @@ from pathlib import Path
 import pytest
 
 import rnnlib
+from browser import open_page, wait_for_change
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 TEMPERATURE = ".widget-slider:has(label:text-is('temperature'))"
-
-
-def chromium_path():
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    how = "install Debian's chromium package (sudo apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"Chromium is missing, and CI must run the browser test: {how}")
-    pytest.skip(f"Chromium is not installed, so the browser test cannot run: {how}")
 
 
 def free_port() -> int:
@@ -85,53 +73,31 @@ def wait_until_answering(url, server, log_path, timeout=60):
     pytest.fail(f"Voilà did not answer at {url} within {timeout} s")
 
 
-def wait_for_change(read, old, timeout_ms=20_000):
-    """Poll read() until it differs from old; return the new value."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        value = read()
-        if value != old:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"still {old!r} after {timeout_ms / 1000:.0f} s")
-
-
 def test_the_slider_resamples_the_text_by_keyboard_and_by_mouse(voila, tmp_path):
-    from playwright.sync_api import sync_playwright
+    with open_page(tmp_path) as page:
+        page.goto(voila, timeout=60_000)
+        handle = page.locator(f"{TEMPERATURE} .noUi-handle")
+        handle.wait_for(timeout=60_000)
+        readout = page.locator(f"{TEMPERATURE} .widget-readout")
+        output = page.locator(".widget-output").last
+        text = lambda: output.inner_text()  # noqa: E731
+        assert readout.inner_text() == "1.00"
+        first = wait_for_change(text, "")
 
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 1200})
-        try:
-            page.goto(voila, timeout=60_000)
-            handle = page.locator(f"{TEMPERATURE} .noUi-handle")
-            handle.wait_for(timeout=60_000)
-            readout = page.locator(f"{TEMPERATURE} .widget-readout")
-            output = page.locator(".widget-output").last
-            text = lambda: output.inner_text()  # noqa: E731
-            assert readout.inner_text() == "1.00"
-            first = wait_for_change(text, "")
+        handle.focus()
+        for _ in range(4):
+            handle.press("ArrowRight")  # one step is 0.05
+        assert wait_for_change(readout.inner_text, "1.00") == "1.20"
+        by_keyboard = wait_for_change(text, first)
 
-            handle.focus()
-            for _ in range(4):
-                handle.press("ArrowRight")  # one step is 0.05
-            assert wait_for_change(readout.inner_text, "1.00") == "1.20"
-            by_keyboard = wait_for_change(text, first)
-
-            track = page.locator(f"{TEMPERATURE} .noUi-target").bounding_box()
-            box = handle.bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(track["x"] + 0.1 * track["width"], box["y"] + box["height"] / 2, steps=8)
-            page.mouse.up()
-            by_mouse = float(wait_for_change(readout.inner_text, "1.20"))
-            assert 0.1 <= by_mouse < 0.6
-            wait_for_change(text, by_keyboard)
-        except Exception:
-            shot = tmp_path / "browser-test-failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the page at the failure: {shot}")
-            raise
-        finally:
-            browser.close()
+        track = page.locator(f"{TEMPERATURE} .noUi-target").bounding_box()
+        box = handle.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(track["x"] + 0.1 * track["width"], box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        by_mouse = float(wait_for_change(readout.inner_text, "1.20"))
+        assert 0.1 <= by_mouse < 0.6
+        wait_for_change(text, by_keyboard)
+        # The live page shows the widget, not the static copy meant for exported HTML.
+        assert page.locator(".static-temperature-slider").count() == 0

@@ -1,6 +1,9 @@
 """The helpers the notebooks call: saved models, tables, figures, the temperature widget."""
 
+import html
+import json
 import math
+import re
 
 import matplotlib
 import numpy as np
@@ -250,3 +253,32 @@ def test_an_interrupt_during_the_seed_runs_stops_them_cleanly(small_corpus, monk
     with pytest.raises(KeyboardInterrupt, match="Interrupted after update 8 of 21"):
         report.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
     assert not list(tmp_path.iterdir())  # nothing half-made is kept
+
+
+def test_the_static_slider_holds_the_fixed_temperature_texts_from_0_10_to_2_00(small_corpus, trained, capsys):
+    rnn, _ = trained
+    page = report.static_temperature_slider(rnn, small_corpus, length=40)
+    texts = json.loads(re.search(r'<script type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert list(texts) == [f"{0.1 + 0.05 * i:.2f}" for i in range(39)]
+    report.show_temperatures(rnn, small_corpus, temperatures=(0.5, 1.5), n=40)  # the defaults: same seed, prime
+    printed = capsys.readouterr().out
+    assert f"--- temperature 0.5\n[prime: 'T']\nT{texts['0.50']}\n" in printed
+    assert f"--- temperature 1.5\n[prime: 'T']\nT{texts['1.50']}\n" in printed
+    assert 'value="1.00"' in page and "<output>1.00</output>" in page
+    assert f">{html.escape(texts['1.00'])}</pre>" in page  # shown before any script runs
+
+
+def test_generated_markup_in_the_static_slider_stays_data(markup):
+    page = report.static_temperature_slider(*markup, length=100)
+    texts = json.loads(re.search(r'<script type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert all("</script><b>x & y</b><!--" in texts[T] for T in ("0.10", "1.00"))
+    assert page.count("<script") == page.count("</script>") == 2  # its own two, whatever the texts hold
+    assert "<!--" not in page and "<b>" not in page
+
+
+def test_the_explorer_carries_the_static_slider_for_exports(small_corpus, trained):
+    rnn, _ = trained
+    box = report.temperature_explorer(rnn, small_corpus, length=60, seed=3)
+    bundle = box._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert bundle["text/html"] == report.static_temperature_slider(rnn, small_corpus, length=60, seed=3)

@@ -1,0 +1,187 @@
+"""The static report, build/report.html and build/report.pdf: built here from the notebooks,
+executed (in a copy) on a small text that holds markup, then opened in Chromium with the network
+cut, printed, and read back."""
+
+import datetime
+import re
+import shutil
+
+import nbformat
+import pytest
+from pypdf import PdfReader
+
+import build_report
+import report
+import rnnlib
+from browser import chromium_path, open_page, wait_for_change
+
+MARKUP = "\n<b>bold</b> & </script> &amp; <!-- a comment -->\n"
+WIDGET_VIEW = build_report.WIDGET_VIEW
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The notebooks and report.py copied to a temporary folder, executed there on ~25,000
+    characters of Python's documentation with markup in them (four epochs in seconds), and the
+    HTML report written from them.  Returns (folder, notebooks, the report's path)."""
+    folder = tmp_path_factory.mktemp("static-report")
+    corpus_path = folder / "corpus.txt"
+    corpus_path.write_text((rnnlib.python_docs_text()[:5_000] + MARKUP) * 5, encoding="utf-8")
+    copies = folder / "notebooks"
+    copies.mkdir()
+    for path in [*build_report.notebook_paths(), build_report.NOTEBOOKS / "report.py"]:
+        shutil.copy(path, copies)
+    with pytest.MonkeyPatch.context() as env:  # the kernels inherit these
+        env.setenv("RNN_CORPUS", str(corpus_path))
+        env.setenv("RNN_RESULTS", str(folder / "results"))
+        notebooks = [build_report.execute(path) for path in sorted(copies.glob("[0-9]*.ipynb"))]
+    html = folder / "build" / "report.html"
+    build_report.write_html(notebooks, html)
+    return folder, notebooks, html
+
+
+def test_the_report_works_offline_with_equations_and_a_static_slider(built, tmp_path):
+    folder, _, html = built
+    outside, errors = [], []
+    with open_page(tmp_path) as page:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                   else (outside.append(route.request.url), route.abort()))
+        page.goto(html.as_uri())
+        visible = page.locator("body").inner_text()
+        assert "$$" not in visible and "\\frac" not in visible and "\\partial" not in visible
+        assert page.locator("math").count() >= 10 and page.locator(".equations math").count() >= 5
+        assert page.locator("script[src]").count() == 0
+
+        slider = page.locator(".static-temperature-slider")
+        assert slider.count() == 1
+        readout, text = slider.locator("output"), slider.locator("pre")
+        assert readout.inner_text() == "1.00"
+        first = text.text_content()
+        slider.locator("input").focus()
+        for _ in range(4):
+            page.keyboard.press("ArrowRight")  # one step is 0.05
+        assert readout.inner_text() == "1.20"
+        by_keyboard = wait_for_change(text.text_content, first)
+
+        track = slider.locator("input").bounding_box()
+        page.mouse.click(track["x"] + 0.05 * track["width"], track["y"] + track["height"] / 2)
+        assert 0.1 <= float(readout.inner_text()) < 0.3
+        wait_for_change(text.text_content, by_keyboard)
+
+        # The same seed and prime as the fixed temperatures: at T = 0.5 the two texts agree.
+        slider.locator("input").fill("0.5")
+        fixed = re.search(r"--- temperature 0\.5\n(.*?)\n\n--- temperature", visible, re.S).group(1)
+        assert readout.inner_text() == "0.50" and text.text_content() == fixed
+    assert outside == [] and errors == []
+
+
+def test_markup_in_generated_text_stays_text(markup, tmp_path):
+    """The corpus's </script>, <b>, & and <!-- reach the page as characters."""
+    static = report.static_temperature_slider(*markup, length=100)
+    page_file = tmp_path / "slider.html"
+    page_file.write_text(f"<!DOCTYPE html><meta charset=utf-8><body>{static}</body>", encoding="utf-8")
+    with open_page(tmp_path) as page:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(page_file.as_uri())
+        text = page.locator(".static-temperature-slider pre")
+        for value in ("0.1", "0.5", "1"):
+            page.locator(".static-temperature-slider input").fill(value)
+            assert "</script><b>x & y</b><!--" in text.text_content()
+        assert page.locator("b").count() == 0 and page.locator("body > *").count() == 1
+        assert errors == []
+
+
+def test_the_progress_bar_shows_the_finished_run(built):
+    folder, _, html = built
+    total = rnnlib.load_checkpoint(folder / "results" / "training.npz").total
+    page = html.read_text(encoding="utf-8")
+    assert f"100%|██████████| {total}/{total} " in page and "0%|          |" not in page
+
+
+def test_the_pdf_is_a4_and_holds_the_whole_report(built, tmp_path):
+    chromium_path()  # or skip, or fail in CI
+    _, _, html = built
+    pdf = tmp_path / "report.pdf"
+    assert build_report.write_pdf(html, pdf)
+    pages = PdfReader(pdf).pages
+    text = "\n".join(page.extract_text() for page in pages)
+    assert len(pages) >= 5
+    assert {(round(float(page.mediabox.width)), round(float(page.mediabox.height))) for page in pages} == {(595, 842)}
+    for title in ("char-rnn-report", "1 · Gradient check", "2 · Training", "3 · Synthesis"):
+        assert title in text
+    assert "corpus.txt" in pages[0].extract_text()  # the corpus, on the first page
+    assert "relative errors, m = 5" in text and re.search(r"W\s+\d\.\d\de-\d\d", text)  # the gradient check
+
+
+def test_without_chromium_the_html_is_written_and_one_line_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(build_report, "REPORT", tmp_path / "report.html")
+    monkeypatch.setattr(build_report, "chromium_executable", lambda: None)
+    build_report.main(["--no-execute"])
+    out = capsys.readouterr().out
+    assert (tmp_path / "report.html").is_file() and not (tmp_path / "report.pdf").exists()
+    about_the_pdf = [line for line in out.splitlines() if "pdf" in line.lower()]
+    assert len(about_the_pdf) == 1 and build_report.INSTALL_CHROMIUM in about_the_pdf[0]
+
+
+# The parts, without a browser ---------------------------------------------------------------------
+
+def progress_state(value, total):
+    """Saved widget state as tqdm leaves it in a notebook: a box of a label, a bar and a label."""
+    def model(name, **state):
+        return {"model_name": name, "state": state}
+    return {
+        "box": model("HBoxModel", children=["IPY_MODEL_left", "IPY_MODEL_bar", "IPY_MODEL_right"]),
+        "left": model("HTMLModel", value=f"{100 * value // total}%"),
+        "bar": model("FloatProgressModel", value=value, max=total),
+        "right": model("HTMLModel", value=f"\u2007{value}/{total}\u2007[00:44&lt;00:00]"),
+        "slider": model("FloatSliderModel", value=1.0),
+    }
+
+
+def notebook_with(outputs, state):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.from_dict(o) for o in outputs])]
+    nb.metadata["widgets"] = {build_report.WIDGET_STATE: {"state": state}}
+    return nb
+
+
+def view(model_id, **data):
+    return {"output_type": "display_data", "metadata": {},
+            "data": {WIDGET_VIEW: {"model_id": model_id}, "text/plain": "initial repr", **data}}
+
+
+def test_widget_outputs_take_their_static_forms():
+    nb = notebook_with([view("box"), view("slider"), view("slider", **{"text/html": "<p>static</p>"}),
+                        view("missing")], progress_state(177_204, 177_204))
+    static = build_report.static_copy(nb)
+    assert "widgets" not in static.metadata and "widgets" in nb.metadata  # the original is untouched
+    assert [output.data for output in static.cells[0].outputs] == [
+        {"text/plain": "100%|██████████| 177204/177204 [00:44<00:00]"},
+        {"text/plain": "initial repr", "text/html": "<p>static</p>"},
+    ]
+    half = build_report.static_copy(notebook_with([view("box")], progress_state(50, 100)))
+    assert half.cells[0].outputs[0].data["text/plain"].startswith("50%|█████     |")
+
+
+def test_the_title_cell_names_the_report_the_date_and_the_corpus():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "execute_result", {"text/plain": "Corpus(data/goblet_book.txt: 1,107,542 characters, K = 80)"},
+        execution_count=1)])]
+    title = build_report.combine([nb, nb], datetime.date(2025, 3, 7)).cells[0]
+    assert title.source.startswith(f"# {build_report.TITLE}\n")
+    assert "7 March 2025" in title.source and "data/goblet_book.txt: 1,107,542 characters, K = 80" in title.source
+
+
+def test_equations_become_mathml_with_tex_spacing():
+    inline = build_report.tex_to_mathml(r"h_t = \tanh a_t,\ |g| / \partial L", display=False)
+    assert inline.startswith('<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">')
+    assert '<mi>tanh</mi><mspace width="0.167em" />' in inline
+    assert '<mo lspace="0" rspace="0">&#x0002F;</mo>' in inline
+    assert '<mo lspace="0" rspace="0">&#x02202;</mo>' in inline
+    row = build_report.tex_to_mathml(r"a = b,\quad c = \text{d\quad e},\qquad f", display=True)
+    assert row.startswith('<span class="equations">') and row.count("<math") == 3
+    with pytest.raises(ValueError, match=r"does not know \\foo"):
+        build_report.tex_to_mathml(r"\foo x", display=False)
