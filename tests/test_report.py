@@ -126,11 +126,11 @@ def test_temperature_explorer_resamples_when_a_control_moves(small_corpus, train
 def test_an_interrupt_during_the_seed_table_stops_it_cleanly(small_corpus, monkeypatch):
     real, calls = rnnlib.loss_and_gradients, []
 
-    def interrupt_in_the_second_run(*args):
+    def interrupt_in_the_second_run(*args, **kwargs):
         calls.append(1)
         if len(calls) == 30:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_in_the_second_run)
     with pytest.raises(KeyboardInterrupt, match="Interrupted after update 8 of 21"):
