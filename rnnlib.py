@@ -199,12 +199,14 @@ class Params(Mapping):
 
     cols, for gradients as training takes them: dU is zero outside these columns (the sorted
     distinct characters of a sequence), and U (m, len(cols)) holds only dU[:, cols].
+    empty=True leaves the arrays unset, for a caller that writes every entry, instead of zeros.
     """
 
-    def __init__(self, m: int, K: int, dtype=np.float64, cols=None):
+    def __init__(self, m: int, K: int, dtype=np.float64, cols=None, empty=False):
         self.m, self.K, self.cols = _positive_int(m, "m"), _positive_int(K, "K"), cols
         shapes = {"b": (m,), "c": (K,), "U": (m, K if cols is None else len(cols)), "W": (m, m), "V": (K, m)}
-        self.theta = np.zeros(sum(math.prod(shape) for shape in shapes.values()), dtype=dtype)
+        total = sum(math.prod(shape) for shape in shapes.values())
+        self.theta = np.empty(total, dtype=dtype) if empty else np.zeros(total, dtype=dtype)
         self._arrays, start = {}, 0
         for name, shape in shapes.items():
             size = math.prod(shape)
@@ -290,15 +292,23 @@ def hidden_states(rnn: RNN, x, h0) -> np.ndarray:
     return H
 
 
-def softmax(O: np.ndarray) -> np.ndarray:
-    """P: softmax of each row of O (n, K); the row's largest real part is subtracted first."""
-    E = np.exp(O - O.real.max(axis=-1, keepdims=True))
-    return E / E.sum(axis=-1, keepdims=True)
+def softmax(O: np.ndarray, out=None) -> np.ndarray:
+    """P: softmax of each row of O (n, K); the row's largest real part is subtracted first.
+    out=O computes it in place."""
+    E = np.subtract(O, O.real.max(axis=-1, keepdims=True), out=out)
+    np.exp(E, out=E)
+    E /= E.sum(axis=-1, keepdims=True)
+    return E
 
 
 def probabilities(rnn: RNN, H: np.ndarray) -> np.ndarray:
-    """P: (n, K), row t-1 is p_t = softmax(V h_t + c), for H from hidden_states."""
-    return softmax(H[1:] @ rnn.V.T + rnn.c)
+    """P: (n, K), row t-1 is p_t = softmax(V h_t + c), for H from hidden_states.
+
+    O is made once and becomes P in place: with a large vocabulary, every further (n, K) array
+    would cost about as much as the softmax itself."""
+    O = H[1:] @ rnn.V.T                         # (n, K): row t-1 is V h_t, then o_t, then p_t
+    O += rnn.c
+    return softmax(O, out=O)
 
 
 def cross_entropy(P: np.ndarray, y) -> float:
@@ -338,7 +348,8 @@ def loss_and_gradients(rnn: RNN, x, y, h0, *, sparse: bool = False):
     Returns (loss, grads, h_n) with grads a Params of b, c, U, W, V (unclipped).
     sparse=True, as training asks when K is large: grads.U holds only the columns grads.cols of
     dU, the distinct characters of x (U x_t reads column x_t of U alone, so every other column
-    of dU is zero), and AdaGrad.step touches only those columns of U.
+    of dU is zero), AdaGrad.step touches only those columns of U, and nothing of size (n, K)
+    is made but P.
     """
     x, y = _check_sequence(rnn, x, y, h0)
     n = len(x)
@@ -358,7 +369,7 @@ def loss_and_gradients(rnn: RNN, x, y, h0, *, sparse: bool = False):
         da = np.multiply(dh_t + da.dot(W), tanh_prime_t, out=da_t)
 
     cols = np.unique(x) if sparse else None     # (k,) the characters of x
-    grads = Params(rnn.m, rnn.K, dtype=dA.dtype, cols=cols)
+    grads = Params(rnn.m, rnn.K, dtype=dA.dtype, cols=cols, empty=True)   # every entry is set below
     np.sum(dA, axis=0, out=grads.b)
     np.sum(G, axis=0, out=grads.c)
     if sparse:  # dU = dA^T X as below, where only the columns cols of X are nonzero

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import plain_rnn
 import pytest
@@ -124,6 +126,21 @@ def test_sparse_gradients_are_the_dense_ones_bit_for_bit(m, K, dtype, rng):
         assert np.array_equal(sparse.U, dense.U[:, sparse.cols])
         others = np.setdiff1d(np.arange(K), sparse.cols)
         assert not dense.U[:, others].any()  # the columns left out are zero
+
+
+def test_nothing_of_size_n_by_K_is_made_but_P():
+    """With K = 50,000 and m = 3, P (n, K) is 10 MB; the rest, gradients aside, is small."""
+    K, m, n = 50_000, 3, 25
+    rnn, rng = RNN.init(K, m=m, rng=0), np.random.default_rng(0)
+    x, y, h0 = sequence_with_repeats(K, n, rng), rng.integers(0, K, n), np.zeros(m)
+    rnnlib.loss_and_gradients(rnn, x, y, h0, sparse=True)  # numpy's first-call imports, outside the count
+    tracemalloc.start()
+    try:
+        _, grads, _ = rnnlib.loss_and_gradients(rnn, x, y, h0, sparse=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n * K * 8 + grads.theta.nbytes + 100_000
 
 
 def test_the_loss_of_an_untrained_network_is_about_n_log_K(corpus):
