@@ -15,8 +15,9 @@ With K distinct characters and m hidden units, where each equation is computed::
 Characters are int indices into the sorted vocabulary; ``x_t`` as a one-hot vector is only
 ever used as "column x_t of U" (and dL/dU as "dL/da_t added into column x_t"), so training
 with a large K touches only the columns of each sequence's characters: its cost grows gently.
-Everything is computed in the dtype of the parameters (float64 by default; float32 works too),
-so complex-step gradients run through the very same code.
+Everything is computed in the dtype of the parameters: float64 by default, float32 with
+RNN.init(K, dtype=np.float32) (faster; its rounding moves training about as much as another
+seed does), complex128 for the complex-step gradients, which run through the very same code.
 
 Sections, in the order data flows through them: corpus · model · loss and gradients ·
 gradient checks · optimiser · training · checkpoints · synthesis.  The report's tables,
@@ -261,7 +262,10 @@ class RNN(Params):
 
     @classmethod
     def init(cls, K: int, m: int = 100, sigma: float = 0.01, rng=None, dtype=np.float64) -> "RNN":
-        """b, c zero; U, W, V ~ N(0, sigma^2), drawn in that order from rng."""
+        """b, c zero; U, W, V ~ N(0, sigma^2), drawn in that order from rng.
+
+        dtype=np.float32 trains in single precision: RNN.init(K, dtype=np.float32).  The draws
+        are the float64 ones, rounded; training, checkpoints and synthesis keep the dtype."""
         rnn = cls(_positive_int(m, "m"), _positive_int(K, "K"), dtype)
         if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma >= 0):
             raise ValueError(f"sigma must be a finite number >= 0, not {sigma!r}")
@@ -606,7 +610,8 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
     to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
-    character with rng.  With a vocabulary larger than 4 seq_length, dL/dU and U's
+    character with rng.  Training runs in rnn's dtype: float64, or float32 from
+    RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
     AdaGrad step cover only the columns of each sequence's characters (the others have no
     gradient): the same step bit for bit, at a cost that grows gently with K.
 

@@ -93,13 +93,22 @@ def test_resume_in_several_steps_and_to_the_original_total(tmp_path, small_corpu
     assert_same_run(rnn, history, *uninterrupted)
 
 
-def test_resume_is_bit_exact_on_sparse_gradients(tmp_path, large_corpus):
-    """K > 4 seq_length: training takes dU's nonzero columns only."""
-    rnn = fresh(large_corpus)
-    history = rnnlib.train(rnn, large_corpus, updates=30, rng=7, **SETTINGS)
+@pytest.mark.parametrize("vocabulary, dtype", [("small", np.float32), ("large", np.float64), ("large", np.float32)])
+def test_resume_is_bit_exact_in_float32_and_on_sparse_gradients(tmp_path, small_corpus, large_corpus, vocabulary,
+                                                                dtype):
+    corpus = small_corpus if vocabulary == "small" else large_corpus  # large: K > 4 seq_length, sparse dU
+
+    def start():
+        return RNN.init(corpus.K, m=12, sigma=0.1, rng=0, dtype=dtype)
+
+    rnn = start()
+    history = rnnlib.train(rnn, corpus, updates=30, rng=7, **SETTINGS)
     path = tmp_path / "run.npz"
-    rnnlib.train(fresh(large_corpus), large_corpus, updates=11, rng=7, checkpoint=path, **SETTINGS)
-    resumed, resumed_history = rnnlib.resume(path, large_corpus, updates=30, progress=False)
+    rnnlib.train(start(), corpus, updates=11, rng=7, checkpoint=path, **SETTINGS)
+    state = rnnlib.load_checkpoint(path)
+    assert state.rnn.dtype == state.best.dtype == state.optimiser.G.dtype == state.h.dtype == dtype
+    resumed, resumed_history = rnnlib.resume(path, corpus, updates=30, progress=False)
+    assert resumed.dtype == dtype
     assert_same_run(resumed, resumed_history, rnn, history)
 
 
