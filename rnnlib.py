@@ -8,13 +8,16 @@ With K distinct characters and m hidden units, where each equation is computed::
     p_t = softmax(o_t)                                             softmax
     L   = sum_t -log p_t[y_t]        y_t = x_{t+1}                cross_entropy
     dL/do_t, dL/da_t (BPTT), dL/db, dL/dc, dL/dU, dL/dW, dL/dV     loss_and_gradients
+    dL/dU = sum_t dL/da_t x_t^T                                    dU_columns
     G += g^2,  theta -= eta g / sqrt(G + eps)                      AdaGrad.step
     x_{t+1} ~ softmax(o_t / T)                                     synthesize
 
 Characters are int indices into the sorted vocabulary; ``x_t`` as a one-hot vector is only
-ever used as "column x_t of U".  Everything is computed in the dtype of the parameters
-(float64 by default; float32 works too), so complex-step gradients run through the very same
-code.
+ever used as "column x_t of U" (and dL/dU as "dL/da_t added into column x_t"), so training
+with a large K touches only the columns of each sequence's characters: its cost grows gently.
+Everything is computed in the dtype of the parameters: float64 by default, float32 with
+RNN.init(K, dtype=np.float32) (faster; its rounding moves training about as much as another
+seed does), complex128 for the complex-step gradients, which run through the very same code.
 
 Sections, in the order data flows through them: corpus · model · loss and gradients ·
 gradient checks · optimiser · training · checkpoints · synthesis.  The report's tables,
@@ -210,12 +213,17 @@ class Params(Mapping):
     The five arrays are views into one flat vector, `theta`, so that clipping, AdaGrad and
     copying are each one operation on all of them.  Read them as p.W or p["W"]; change them
     in place (p.W[...] = ...), never by rebinding.  A Mapping of the names b, c, U, W, V.
+
+    cols, for gradients as training takes them: dU is zero outside these columns (the sorted
+    distinct characters of a sequence), and U (m, len(cols)) holds only dU[:, cols].
+    empty=True leaves the arrays unset, for a caller that writes every entry, instead of zeros.
     """
 
-    def __init__(self, m: int, K: int, dtype=np.float64):
-        self.m, self.K = _positive_int(m, "m"), _positive_int(K, "K")
-        shapes = {"b": (m,), "c": (K,), "U": (m, K), "W": (m, m), "V": (K, m)}
-        self.theta = np.zeros(sum(math.prod(shape) for shape in shapes.values()), dtype=dtype)
+    def __init__(self, m: int, K: int, dtype=np.float64, cols=None, empty=False):
+        self.m, self.K, self.cols = _positive_int(m, "m"), _positive_int(K, "K"), cols
+        shapes = {"b": (m,), "c": (K,), "U": (m, K if cols is None else len(cols)), "W": (m, m), "V": (K, m)}
+        total = sum(math.prod(shape) for shape in shapes.values())
+        self.theta = np.empty(total, dtype=dtype) if empty else np.zeros(total, dtype=dtype)
         self._arrays, start = {}, 0
         for name, shape in shapes.items():
             size = math.prod(shape)
@@ -238,7 +246,8 @@ class Params(Mapping):
         return len(self._arrays)
 
     def __repr__(self):
-        return f"{type(self).__name__}(m={self.m}, K={self.K}, dtype={self.dtype})"
+        sparse = "" if self.cols is None else f", {len(self.cols)} columns of U"
+        return f"{type(self).__name__}(m={self.m}, K={self.K}, dtype={self.dtype}{sparse})"
 
     @property
     def dtype(self):
@@ -246,7 +255,7 @@ class Params(Mapping):
 
     def astype(self, dtype):
         """A copy with every array in dtype (e.g. complex128 for complex-step checks)."""
-        other = type(self)(self.m, self.K, dtype)
+        other = type(self)(self.m, self.K, dtype, self.cols)
         other.theta[...] = self.theta
         return other
 
@@ -257,13 +266,22 @@ class Params(Mapping):
         """Copy other's values into these arrays."""
         np.copyto(self.theta, other.theta)
 
+    def split_at_U(self, flat=None):
+        """theta, or a vector laid out like it (AdaGrad's G), as three views: b and c, U, W and V."""
+        flat = self.theta if flat is None else flat
+        start, stop = self.m + self.K, self.m + self.K + self.U.size
+        return flat[:start], flat[start:stop].reshape(self.U.shape), flat[stop:]
+
 
 class RNN(Params):
     """The network's parameters; see Params for their layout."""
 
     @classmethod
     def init(cls, K: int, m: int = 100, sigma: float = 0.01, rng=None, dtype=np.float64) -> "RNN":
-        """b, c zero; U, W, V ~ N(0, sigma^2), drawn in that order from rng."""
+        """b, c zero; U, W, V ~ N(0, sigma^2), drawn in that order from rng.
+
+        dtype=np.float32 trains in single precision: RNN.init(K, dtype=np.float32).  The draws
+        are the float64 ones, rounded; training, checkpoints and synthesis keep the dtype."""
         rnn = cls(_positive_int(m, "m"), _positive_int(K, "K"), dtype)
         if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma >= 0):
             raise ValueError(f"sigma must be a finite number >= 0, not {sigma!r}")
@@ -294,15 +312,23 @@ def hidden_states(rnn: RNN, x, h0) -> np.ndarray:
     return H
 
 
-def softmax(O: np.ndarray) -> np.ndarray:
-    """P: softmax of each row of O (n, K); the row's largest real part is subtracted first."""
-    E = np.exp(O - O.real.max(axis=-1, keepdims=True))
-    return E / E.sum(axis=-1, keepdims=True)
+def softmax(O: np.ndarray, out=None) -> np.ndarray:
+    """P: softmax of each row of O (n, K); the row's largest real part is subtracted first.
+    out=O computes it in place."""
+    E = np.subtract(O, O.real.max(axis=-1, keepdims=True), out=out)
+    np.exp(E, out=E)
+    E /= E.sum(axis=-1, keepdims=True)
+    return E
 
 
 def probabilities(rnn: RNN, H: np.ndarray) -> np.ndarray:
-    """P: (n, K), row t-1 is p_t = softmax(V h_t + c), for H from hidden_states."""
-    return softmax(H[1:] @ rnn.V.T + rnn.c)
+    """P: (n, K), row t-1 is p_t = softmax(V h_t + c), for H from hidden_states.
+
+    O is made once and becomes P in place: with a large vocabulary, every further (n, K) array
+    would cost about as much as the softmax itself."""
+    O = H[1:] @ rnn.V.T                         # (n, K): row t-1 is V h_t, then o_t, then p_t
+    O += rnn.c
+    return softmax(O, out=O)
 
 
 def cross_entropy(P: np.ndarray, y) -> float:
@@ -356,11 +382,15 @@ def _check_sequence(rnn, x, y, h0):
 # ----------------------------------------------------------------------------- loss and gradients
 
 
-def loss_and_gradients(rnn: RNN, x, y, h0):
+def loss_and_gradients(rnn: RNN, x, y, h0, *, sparse: bool = False):
     """The loss of one sequence, its gradients, and the last hidden state.
 
     x, y: (n,) int indices, y_t = x_{t+1};  h0: (m,).
     Returns (loss, grads, h_n) with grads a Params of b, c, U, W, V (unclipped).
+    sparse=True, as training asks when K is large: grads.U holds only the columns grads.cols of
+    dU, the distinct characters of x (U x_t reads column x_t of U alone, so every other column
+    of dU is zero), AdaGrad.step touches only those columns of U, and nothing of size (n, K)
+    is made but P.
     """
     x, y = _check_sequence(rnn, x, y, h0)
     n = len(x)
@@ -379,15 +409,36 @@ def loss_and_gradients(rnn: RNN, x, y, h0):
         # dL/da_t = (V^T dL/do_t + W^T dL/da_{t+1}) * tanh'(a_t), from t = n down to 1
         da = np.multiply(dh_t + da.dot(W), tanh_prime_t, out=da_t)
 
-    X = np.zeros((n, rnn.K), dtype=dA.dtype)    # the one-hot inputs, for dU = sum_t dA_t x_t^T
-    X[np.arange(n), x] = 1
-    grads = Params(rnn.m, rnn.K, dtype=dA.dtype)
+    cols = np.unique(x) if sparse else None     # (k,) the characters of x
+    grads = Params(rnn.m, rnn.K, dtype=dA.dtype, cols=cols, empty=True)   # every entry is set below
     np.sum(dA, axis=0, out=grads.b)
     np.sum(G, axis=0, out=grads.c)
-    np.dot(dA.T, X, out=grads.U)
+    if sparse:  # dU = dA^T X as below, where only the columns cols of X are nonzero
+        grads.U[...] = dU_columns(dA, x, cols)
+    else:
+        X = np.zeros((n, rnn.K), dtype=dA.dtype)  # the one-hot inputs, for dU = sum_t dA_t x_t^T
+        X[np.arange(n), x] = 1
+        np.dot(dA.T, X, out=grads.U)
     np.dot(dA.T, H[:-1], out=grads.W)
     np.dot(G.T, H[1:], out=grads.V)
     return L.item(), grads, H[-1].copy()
+
+
+def dU_columns(dA: np.ndarray, x, cols) -> np.ndarray:
+    """dU[:, cols] for dU = dA^T X = sum_t dA_t x_t^T, X the (n, K) one-hot rows of x, without X:
+    dA_t is added into column x_t, for t = 1, ..., n in turn, so the cost does not grow with K.
+
+    dA: (n, m), the gradients dL/da_t;  x: (n,) int indices;  cols: (k,) sorted column indices,
+    every x_t among them.  Returns (m, k).  The sums run in t order, the order in which
+    OpenBLAS's product dA^T X adds the same terms: the dense form's dU, bit for bit.
+    """
+    m, k = dA.shape[1], len(cols)
+    dU = np.zeros((m, k), dtype=dA.dtype)
+    # dU[:, x_t] += dA_t for t in order: np.add.at on the flat entries (dU[i, j] is entry i k + j),
+    # all one-dimensional, its fast path (np.add.at(dU.T, x, dA) takes 3x as long)
+    entries = np.arange(m) * k + np.searchsorted(cols, x)[:, None]    # (n, m): where dA_t[i] goes
+    np.add.at(dU.reshape(-1), entries.reshape(-1), dA.reshape(-1))
+    return dU
 
 
 # ----------------------------------------------------------------------------- gradient checks
@@ -450,7 +501,8 @@ def relative_error(a, b) -> float:
 
 @dataclass(eq=False)
 class AdaGrad:
-    """G += g²;  θ -= η g / sqrt(G + ε), elementwise over all parameters at once.
+    """G += g²;  θ -= η g / sqrt(G + ε), elementwise over all parameters at once (for sparse
+    gradients, over all but the columns of U that have no gradient, which it would leave as they are).
 
     G, the running sum of squared gradients (laid out like Params.theta), is the
     optimiser's whole state; it starts at zero on the first step."""
@@ -460,12 +512,28 @@ class AdaGrad:
     G: np.ndarray | None = None
 
     def step(self, rnn: Params, grads: Params) -> None:
-        """Update rnn's parameters in place."""
-        theta, g = rnn.theta, grads.theta
+        """Update rnn's parameters in place.
+
+        With sparse gradients (grads.cols set, as training makes them) U and G change in those
+        columns only: AdaGrad leaves an entry whose gradient is zero exactly as it is (G += 0,
+        theta -= 0), so this is the dense step bit for bit, without its passes over all of U."""
         if self.G is None:
-            self.G = np.zeros_like(theta)
+            self.G = np.zeros_like(rnn.theta)
+        if grads.cols is None:
+            self._step(rnn.theta, grads.theta, self.G)
+            return
+        # self._step(rnn.theta, dense grads.theta, self.G), in three parts: b and c; W and V; U's columns cols
+        (bc, U, WV), (g_bc, dU, g_WV), (G_bc, G_U, G_WV) = rnn.split_at_U(), grads.split_at_U(), rnn.split_at_U(self.G)
+        self._step(bc, g_bc, G_bc)
+        self._step(WV, g_WV, G_WV)
+        cols = grads.cols
+        U_cols, G_cols = U.take(cols, axis=1), G_U.take(cols, axis=1)  # (m, k) copies, C-ordered like dU
+        self._step(U_cols, dU, G_cols)
+        U[:, cols], G_U[:, cols] = U_cols, G_cols
+
+    def _step(self, theta, g, G):
         # G += g**2;  theta -= eta * g / np.sqrt(G + eps), through one temporary (four cost 4.6x)
-        G, tmp = self.G, np.empty_like(g)
+        tmp = np.empty_like(g)
         G += np.square(g, out=tmp)
         np.sqrt(np.add(G, self.eps, out=tmp), out=tmp)
         theta -= np.multiply(np.divide(g, tmp, out=tmp), self.eta, out=tmp)
@@ -588,7 +656,10 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     character with rng, and passed at once to on_sample(update, text) if given (a terminal
     prints it so).  eval_data: held-out int indices (e.g. corpus.split()[1].data); every
     `eval_every` updates, at the same moment as the samples, history.eval_bpc[update] records
-    bits_per_char(rnn, eval_data).
+    bits_per_char(rnn, eval_data).  Training runs in rnn's dtype: float64, or float32 from
+    RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
+    AdaGrad step cover only the columns of each sequence's characters (the others have no
+    gradient): the same step bit for bit, at a cost that grows gently with K.
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
@@ -707,7 +778,7 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
 def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> None:
     """One training update: loss and gradients, smooth loss, best model, sample, AdaGrad."""
     rnn, history, u = state.rnn, state.history, state.update
-    L, grads, h_next = loss_and_gradients(rnn, x, y, state.h)
+    L, grads, h_next = loss_and_gradients(rnn, x, y, state.h, sparse=sparse_U_pays(rnn.K, state.seq_length))
     if not math.isfinite(L):
         raise FloatingPointError(
             f"the loss at update {u} is {L}: training stopped, and the parameters are those "
@@ -723,6 +794,13 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray)
         history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
     state.optimiser.step(rnn, clip_gradients(grads))
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
+
+
+def sparse_U_pays(K: int, seq_length: int) -> bool:
+    """Whether training takes dU as its nonzero columns alone (at most seq_length of the K): once
+    K > 4 seq_length.  Below that, gathering and scattering the columns costs more than the zero
+    columns it skips (at K = 80 and seq_length 25, 3% more)."""
+    return K > 4 * seq_length
 
 
 @contextlib.contextmanager

@@ -18,6 +18,16 @@ def small_corpus():
     return rnnlib.Corpus(text, source="pangrams")
 
 
+@pytest.fixture(scope="session")
+def large_corpus():
+    """A short text of K = 150 ideographs with Zipf frequencies: K > 4 seq_length, so training
+    takes sparse gradients (dU's nonzero columns only)."""
+    K, rng = 150, np.random.default_rng(5)
+    chars, p = [chr(0x4E00 + k) for k in range(K)], 1 / np.arange(1, K + 1)
+    text = "".join(chars[i] for i in rng.choice(K, size=2000, p=p / p.sum())) + "".join(chars)
+    return rnnlib.Corpus(text, source="ideographs")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -76,9 +76,9 @@ def test_resume_in_several_steps_and_to_the_original_total(tmp_path, small_corpu
         calls = []
         real = rnnlib.loss_and_gradients
 
-        def nan_at_21(*args):
+        def nan_at_21(*args, **kwargs):
             calls.append(1)
-            loss, grads, h = real(*args)
+            loss, grads, h = real(*args, **kwargs)
             return (math.nan if len(calls) == 22 else loss), grads, h
 
         rnnlib.loss_and_gradients = nan_at_21
@@ -91,6 +91,25 @@ def test_resume_in_several_steps_and_to_the_original_total(tmp_path, small_corpu
     rnnlib.resume(path, small_corpus, updates=26, progress=False)
     rnn, history = rnnlib.resume(path, small_corpus, updates=35, progress=False)
     assert_same_run(rnn, history, *uninterrupted)
+
+
+@pytest.mark.parametrize("vocabulary, dtype", [("small", np.float32), ("large", np.float64), ("large", np.float32)])
+def test_resume_is_bit_exact_in_float32_and_on_sparse_gradients(tmp_path, small_corpus, large_corpus, vocabulary,
+                                                                dtype):
+    corpus = small_corpus if vocabulary == "small" else large_corpus  # large: K > 4 seq_length, sparse dU
+
+    def start():
+        return RNN.init(corpus.K, m=12, sigma=0.1, rng=0, dtype=dtype)
+
+    rnn = start()
+    history = rnnlib.train(rnn, corpus, updates=30, rng=7, **SETTINGS)
+    path = tmp_path / "run.npz"
+    rnnlib.train(start(), corpus, updates=11, rng=7, checkpoint=path, **SETTINGS)
+    state = rnnlib.load_checkpoint(path)
+    assert state.rnn.dtype == state.best.dtype == state.optimiser.G.dtype == state.h.dtype == dtype
+    resumed, resumed_history = rnnlib.resume(path, corpus, updates=30, progress=False)
+    assert resumed.dtype == dtype
+    assert_same_run(resumed, resumed_history, rnn, history)
 
 
 def test_resume_counts_epochs_like_train(tmp_path, small_corpus):
@@ -106,11 +125,11 @@ def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_
     path = tmp_path / "run.npz"
     real, calls = rnnlib.loss_and_gradients, []
 
-    def interrupt_at_update_12(*args):
+    def interrupt_at_update_12(*args, **kwargs):
         calls.append(1)
         if len(calls) == 13:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_at_update_12)
     rnn = fresh(small_corpus)
@@ -129,7 +148,7 @@ def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_
 
 
 def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path, small_corpus, monkeypatch):
-    def interrupt(*args):
+    def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt)
@@ -142,11 +161,11 @@ def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path
 def test_an_interrupt_without_a_checkpoint_says_there_is_nothing_to_resume(small_corpus, monkeypatch):
     real, calls = rnnlib.loss_and_gradients, []
 
-    def interrupt_at_update_3(*args):
+    def interrupt_at_update_3(*args, **kwargs):
         calls.append(1)
         if len(calls) == 4:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_at_update_3)
     with pytest.raises(KeyboardInterrupt, match="after update 3 of 35 .no checkpoint was asked for") as stopped:
@@ -168,12 +187,12 @@ def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkey
     then KeyboardInterrupt stops the caller."""
     real, calls = rnnlib.loss_and_gradients, []
 
-    def sigint_during_update_5(*args):
+    def sigint_during_update_5(*args, **kwargs):
         calls.append(1)
         if len(calls) == 6:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)  # let the handler run here, in the middle of the update
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", sigint_during_update_5)
     with pytest.raises(KeyboardInterrupt) as stopped:
@@ -187,14 +206,14 @@ def test_ctrl_c_finishes_the_current_update_first(tmp_path, small_corpus, monkey
 def test_a_second_ctrl_c_stops_at_once_and_writes_nothing(tmp_path, small_corpus, monkeypatch, sigint_default):
     real, calls = rnnlib.loss_and_gradients, []
 
-    def two_sigints_in_update_5(*args):
+    def two_sigints_in_update_5(*args, **kwargs):
         calls.append(1)
         if len(calls) == 6:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.01)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", two_sigints_in_update_5)
     with pytest.raises(KeyboardInterrupt) as stopped:
@@ -208,9 +227,9 @@ def test_a_second_ctrl_c_stops_at_once_and_writes_nothing(tmp_path, small_corpus
 def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it(small_corpus, monkeypatch):
     real, during = rnnlib.loss_and_gradients, []
 
-    def note_the_handler(*args):
+    def note_the_handler(*args, **kwargs):
         during.append(signal.getsignal(signal.SIGINT))
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", note_the_handler)
     inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)

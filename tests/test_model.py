@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,61 @@ def test_loss_gradients_and_last_state_agree_with_the_plain_implementation(m, K,
     for name, plain in zip("bcUWV", plain_grads):
         assert rnnlib.relative_error(grads[name], plain) < 1e-10, name
     assert np.isclose(loss, rnnlib.loss(rnn, x, y, h0), rtol=1e-14)
+
+
+def sequence_with_repeats(K, n, rng):
+    """n indices in [0, K) drawn from a handful of characters, so that most appear several times."""
+    return rng.choice(rng.choice(K, size=min(K, 6), replace=False), size=n)
+
+
+@pytest.mark.parametrize("m, K, n", [(7, 3, 25), (16, 40, 25), (100, 80, 25), (100, 1000, 25), (3, 5000, 60)])
+def test_dU_columns_is_the_one_hot_product(m, K, n, rng):
+    dA, x = rng.normal(size=(n, m)), sequence_with_repeats(K, n, rng)
+    X = np.zeros((n, K))
+    X[np.arange(n), x] = 1
+    cols = np.unique(x)
+    dU = rnnlib.dU_columns(dA, x, cols)
+    assert dU.shape == (m, len(cols))
+    in_order = np.zeros((m, K))  # dU = sum_t dA_t x_t^T, the terms added for t = 1, ..., n
+    for t in range(n):
+        in_order[:, x[t]] += dA[t]
+    assert np.array_equal(dU, in_order[:, cols]) and not in_order[:, np.setdiff1d(np.arange(K), cols)].any()
+    np.testing.assert_allclose(dU, (dA.T @ X)[:, cols], rtol=1e-15, atol=1e-15 * np.abs(dA).max())
+    assert np.array_equal(rnnlib.dU_columns(dA, x, np.arange(K)), in_order)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("m, K", [(8, 6), (16, 200)])
+def test_sparse_gradients_are_the_dense_ones_bit_for_bit(m, K, dtype, rng):
+    rnn = random_rnn(K, m, rng).astype(dtype)
+    for _ in range(5):
+        x, y = sequence_with_repeats(K, 25, rng), rng.integers(0, K, 25)
+        h0 = rng.normal(0, 0.5, m).astype(dtype)
+        loss, dense, h = rnnlib.loss_and_gradients(rnn, x, y, h0)
+        sparse_loss, sparse, sparse_h = rnnlib.loss_and_gradients(rnn, x, y, h0, sparse=True)
+        assert dense.cols is None and np.array_equal(sparse.cols, np.unique(x))
+        assert sparse.U.shape == (m, len(sparse.cols)) and sparse.dtype == dense.dtype == dtype
+        assert sparse_loss == loss and np.array_equal(sparse_h, h)
+        for name in "bcWV":
+            assert np.array_equal(sparse[name], dense[name]), name
+        assert np.array_equal(sparse.U, dense.U[:, sparse.cols])
+        others = np.setdiff1d(np.arange(K), sparse.cols)
+        assert not dense.U[:, others].any()  # the columns left out are zero
+
+
+def test_nothing_of_size_n_by_K_is_made_but_P():
+    """With K = 50,000 and m = 3, P (n, K) is 10 MB; the rest, gradients aside, is small."""
+    K, m, n = 50_000, 3, 25
+    rnn, rng = RNN.init(K, m=m, rng=0), np.random.default_rng(0)
+    x, y, h0 = sequence_with_repeats(K, n, rng), rng.integers(0, K, n), np.zeros(m)
+    rnnlib.loss_and_gradients(rnn, x, y, h0, sparse=True)  # numpy's first-call imports, outside the count
+    tracemalloc.start()
+    try:
+        _, grads, _ = rnnlib.loss_and_gradients(rnn, x, y, h0, sparse=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n * K * 8 + grads.theta.nbytes + 100_000
 
 
 def test_the_loss_of_an_untrained_network_is_about_n_log_K(corpus):

@@ -242,11 +242,11 @@ def test_dtype_runs_time_both(small_corpus):
 def test_an_interrupt_during_the_seed_runs_stops_them_cleanly(small_corpus, monkeypatch, tmp_path):
     real, calls = rnnlib.loss_and_gradients, []
 
-    def interrupt_in_the_second_run(*args):
+    def interrupt_in_the_second_run(*args, **kwargs):
         calls.append(1)
         if len(calls) == 30:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_in_the_second_run)
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)

@@ -23,14 +23,15 @@ def test_same_seed_same_text_and_indices_in_range():
     assert a.min() >= 0 and a.max() < 30
 
 
-def test_draws_follow_the_softmax_of_the_logits_over_the_temperature():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_draws_follow_the_softmax_of_the_logits_over_the_temperature(dtype):
     logits = np.log(np.array([0.5, 0.3, 0.15, 0.05, 0.0]) + 1e-300)  # the last is impossible
     n = 200_000
+    rnn = constant_model(logits).astype(dtype)
     for T in (1.0, 0.5, 2.0):
         p = np.exp(logits / T)
         p /= p.sum()
-        counts = np.bincount(rnnlib.synthesize(constant_model(logits), np.zeros(3), 0, n, T, rng=1),
-                             minlength=5)
+        counts = np.bincount(rnnlib.synthesize(rnn, np.zeros(3, dtype), 0, n, T, rng=1), minlength=5)
         assert counts[4] == 0
         expected = n * p[:4]
         chi2 = ((counts[:4] - expected) ** 2 / expected).sum()

@@ -39,6 +39,46 @@ def test_training_matches_the_plain_loop_across_epoch_boundaries(small_corpus):
         np.testing.assert_allclose(rnn[name], expected, rtol=1e-8, atol=1e-12)
 
 
+def test_a_large_vocabulary_trains_on_sparse_gradients_bit_for_bit_as_on_dense_ones(large_corpus, monkeypatch):
+    real, asked = rnnlib.loss_and_gradients, []
+
+    def note_the_gradients(rnn, x, y, h0, **kwargs):
+        loss, grads, h = real(rnn, x, y, h0, **kwargs)
+        asked.append((x, grads.cols))
+        return loss, grads, h
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", note_the_gradients)
+    rnn = RNN.init(large_corpus.K, m=16, sigma=0.1, rng=3)
+    dense_rnn, optimiser = rnn.copy(), AdaGrad()
+    per_epoch = rnnlib.updates_per_epoch(len(large_corpus.data), 10)
+    updates = per_epoch + 5  # across an epoch boundary
+    history = rnnlib.train(rnn, large_corpus, updates=updates, seq_length=10, sample_every=None, progress=False)
+    assert len(asked) == updates and all(np.array_equal(cols, np.unique(x)) for x, cols in asked)
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", real)
+    smooth, h = [], None
+    for update in range(updates):  # the same updates, with dense gradients
+        e = (update % per_epoch) * 10
+        h = np.zeros(16) if e == 0 else h
+        loss, grads, h = rnnlib.loss_and_gradients(dense_rnn, *rnnlib.sequence_at(large_corpus.data, e, 10), h)
+        optimiser.step(dense_rnn, rnnlib.clip_gradients(grads))
+        smooth.append(loss if update == 0 else 0.999 * smooth[-1] + 0.001 * loss)
+    assert np.array_equal(rnn.theta, dense_rnn.theta) and np.array_equal(history.smooth_loss, smooth)
+
+
+def test_the_assignments_vocabulary_trains_on_dense_gradients(small_corpus, monkeypatch):
+    """K = 80 (here fewer) against seq_length = 25: gathering columns would cost more than it saves."""
+    real, asked = rnnlib.loss_and_gradients, []
+
+    def note_the_gradients(*args, **kwargs):
+        loss, grads, h = real(*args, **kwargs)
+        asked.append(grads.cols)
+        return loss, grads, h
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", note_the_gradients)
+    rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=5, progress=False)
+    assert asked == [None] * 5
+
+
 def test_epochs_count_updates_as_the_assignment_does(small_corpus):
     n = len(small_corpus.data)
     per_epoch = (n - 1) // 25
@@ -91,9 +131,9 @@ def test_samples_every_n_updates_from_update_zero(small_corpus):
 def test_on_sample_sees_each_sample_as_it_is_drawn(tmp_path, small_corpus, monkeypatch):
     real, losses, seen = rnnlib.loss_and_gradients, [], []
 
-    def counted(*args):
+    def counted(*args, **kwargs):
         losses.append(1)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", counted)
     settings = dict(sample_every=10, sample_length=30, progress=False, rng=5)
@@ -165,9 +205,9 @@ def test_a_divergence_part_way_keeps_the_history_so_far(small_corpus, monkeypatc
     real = rnnlib.loss_and_gradients
     calls = []
 
-    def nan_at_update_7(rnn, x, y, h0):
+    def nan_at_update_7(rnn, x, y, h0, **kwargs):
         calls.append(1)
-        loss, grads, h = real(rnn, x, y, h0)
+        loss, grads, h = real(rnn, x, y, h0, **kwargs)
         return (math.nan if len(calls) == 8 else loss), grads, h
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", nan_at_update_7)
@@ -191,6 +231,26 @@ def test_adagrad_is_the_assignments_update():
     expected = theta0 - 0.5 * g / np.sqrt(G1 + 1e-8) - 0.5 * g / np.sqrt(G2 + 1e-8)
     np.testing.assert_allclose(rnn.theta, expected, rtol=1e-15)
     np.testing.assert_array_equal(optimiser.G, G2)
+
+
+def test_clipping_and_adagrad_on_sparse_gradients_are_the_dense_forms_bit_for_bit(rng):
+    """A column of U without a gradient is left exactly as it is, by the dense forms too."""
+    m, K = 6, 40
+    sparse_rnn = RNN.init(K, m=m, sigma=0.5, rng=0)
+    dense_rnn, sparse_optimiser, dense_optimiser = sparse_rnn.copy(), AdaGrad(), AdaGrad()
+    for _ in range(6):
+        cols = np.unique(rng.integers(0, K, 8))
+        sparse = rnnlib.Params(m, K, cols=cols)
+        sparse.theta[:] = rng.normal(0.0, 4.0, sparse.theta.shape)  # some beyond the clipping limit
+        dense = rnnlib.Params(m, K)
+        for name in "bcWV":
+            dense[name][...] = sparse[name]
+        dense.U[:, cols] = sparse.U
+        sparse_optimiser.step(sparse_rnn, rnnlib.clip_gradients(sparse))
+        dense_optimiser.step(dense_rnn, rnnlib.clip_gradients(dense))
+        assert np.array_equal(sparse.U, dense.U[:, cols])
+        assert np.array_equal(sparse_rnn.theta, dense_rnn.theta)
+        assert np.array_equal(sparse_optimiser.G, dense_optimiser.G)
 
 
 def test_clipping_is_elementwise_to_plus_minus_five():
