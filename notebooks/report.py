@@ -58,10 +58,17 @@ class Table:
 
 
 def show_source(function):
-    """The source of one of rnnlib's functions, highlighted: the code itself, not a copy."""
-    from IPython.display import Code
+    """The source of one of rnnlib's functions, highlighted: the code itself, not a copy.  The
+    colours are inline styles, so the static report needs no stylesheet for them."""
+    from IPython.display import HTML
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
 
-    return Code(inspect.getsource(function), language="python")
+    code = highlight(inspect.getsource(function), PythonLexer(), HtmlFormatter(noclasses=True, nowrap=True))
+    return HTML('<pre style="font-family: var(--jp-code-font-family, monospace); font-size: '
+                'var(--jp-code-font-size, 13px); line-height: 1.35; background: #f7f7f7; padding: 0.6em; '
+                f'white-space: pre; overflow-x: auto">{code}</pre>')
 
 
 def sequences(corpus: Corpus, count: int, seq_length: int = 25):
@@ -333,7 +340,9 @@ def static_temperature_slider(rnn: RNN, corpus: Corpus, *, temperature=1.0, leng
                               seed=SAMPLE_SEED, prime=SAMPLE_PRIME) -> str:
     """The temperature slider without a kernel, as one self-contained piece of HTML: a text of
     `length` characters sampled now at every step from T_MIN to T_MAX, a plain range input with
-    a readout of T, and a few lines of JavaScript that show the text for the chosen T."""
+    a readout of T, and a few lines of JavaScript that show the text for the chosen T, after
+    the prime, marked as in the fixed-temperature texts."""
+    prime = corpus.text[0] if prime is None else prime
     steps = round((T_MAX - T_MIN) / T_STEP)
     texts = {f"{T:.2f}": rnnlib.generate(rnn, corpus, length, temperature=T, prime=prime, rng=seed)
              for T in (round(T_MIN + i * T_STEP, 2) for i in range(steps + 1))}
@@ -348,12 +357,14 @@ def static_temperature_slider(rnn: RNN, corpus: Corpus, *, temperature=1.0, leng
 {T_MAX:.2f} in steps of {T_STEP}, with seed {seed}. Drag the slider or use the arrow keys.</p>
 <pre style="border: 1px solid #ccc; padding: 0.5em; white-space: pre-wrap; font-family: var(--jp-code-font-family, \
 monospace); font-size: var(--jp-code-font-size, 13px); line-height: var(--jp-code-line-height, 1.3)">\
-{html.escape(texts[start])}</pre>
+<span style="background: #ffe8a8" title="the prime">{html.escape(prime)}</span><span class="continuation">\
+{html.escape(texts[start])}</span></pre>
 <script type="application/json">{data}</script>
 <script>
 (function (box) {{
   var texts = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
-  var slider = box.querySelector("input"), readout = box.querySelector("output"), text = box.querySelector("pre");
+  var slider = box.querySelector("input"), readout = box.querySelector("output");
+  var text = box.querySelector("pre .continuation");
   slider.addEventListener("input", function () {{
     readout.textContent = Number(slider.value).toFixed(2);
     text.textContent = texts[readout.textContent];
@@ -442,20 +453,30 @@ def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4
 def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = 1, m: int = 100,
                  eval_every: int = 10_000) -> History:
     """Train with the assignment's settings on the first `fraction` of the text, measuring the
-    bits per character on the rest, which the network never sees, every eval_every updates."""
+    bits per character on the rest, which the network never sees, every eval_every updates and
+    once more after the last one: history.eval_bpc[u] is measured after u updates."""
     train_part, held_out = corpus.split(fraction)
     print(f"training on {train_part.source} ({len(train_part):,} characters), "
           f"measuring on {held_out.source} ({len(held_out):,})")
-    return rnnlib.train(RNN.init(corpus.K, m=m, rng=seed), train_part, epochs=epochs, rng=seed,
-                        sample_every=None, eval_data=held_out.data, eval_every=eval_every)
+    rnn = RNN.init(corpus.K, m=m, rng=seed)
+    history = rnnlib.train(rnn, train_part, epochs=epochs, rng=seed, sample_every=None, eval_data=held_out.data,
+                           eval_every=eval_every)
+    history.eval_bpc[history.updates] = rnnlib.bits_per_char(rnn, held_out.data)
+    return history
+
+
+def training_bits(history: History, u: int) -> float:
+    """The training smooth loss after u updates in bits per character (after the last one for u
+    = history.updates, which has no smooth loss of its own)."""
+    return float(bits(history.smooth_loss[min(u, history.updates - 1)]))
 
 
 def generalisation_table(history: History, updates=(10_000, 50_000, 100_000)) -> Table:
     """Training smooth loss and held-out loss, both in bits per character, at the given updates
     (those the run reached) and at the last measurement."""
     marks = [u for u in updates if u in history.eval_bpc] + [max(history.eval_bpc)]
-    rows = [[u, float(bits(history.smooth_loss[u])), history.eval_bpc[u],
-             history.eval_bpc[u] - float(bits(history.smooth_loss[u]))] for u in dict.fromkeys(marks)]
+    rows = [[u, training_bits(history, u), history.eval_bpc[u], history.eval_bpc[u] - training_bits(history, u)]
+            for u in dict.fromkeys(marks)]
     return Table(["update", "training (smooth loss)", "held out", "held out − training"], rows,
                  title="bits per character", float_format="{:.3f}")
 
@@ -463,13 +484,13 @@ def generalisation_table(history: History, updates=(10_000, 50_000, 100_000)) ->
 def generalisation_verdict(history: History) -> float:
     """Print one line drawn from the last measurement; return the gap in bits per character."""
     u = max(history.eval_bpc)
-    held, trained = history.eval_bpc[u], float(bits(history.smooth_loss[u]))
+    held, trained = history.eval_bpc[u], training_bits(history, u)
     gap = held - trained
     verdict = ("the network generalises: it predicts text it never saw about as well as the text it trains on"
                if abs(gap) < 0.2 else
                "the held-out text is predicted clearly worse than the training text"
                if gap > 0 else "the held-out part happens to be easier than the training text")
-    print(f"At update {u:,}: {held:.3f} bits per character held out, {trained:.3f} in training "
+    print(f"After {u:,} updates: {held:.3f} bits per character held out, {trained:.3f} in training "
           f"(gap {gap:+.3f}): {verdict}.")
     return gap
 
@@ -527,7 +548,7 @@ class Coloured:
 
     def _repr_html_(self):
         spans = "".join(
-            f'<span style="background: rgba({"220, 50, 40" if a > 0 else "40, 90, 220"}, {abs(a):.2f})">'
+            f'<span style="background: rgba({"220, 50, 40" if a > 0 else "40, 90, 220"}, {0.6 * abs(a):.2f})">'
             f"{html.escape(ch)}</span>" for ch, a in zip(self.text, self.activation.tolist()))
         return (f"<div><b>{html.escape(self.caption)}</b></div>"
                 f'<pre style="white-space: pre-wrap; line-height: 1.6">{spans}</pre>')

@@ -174,7 +174,9 @@ def test_temperature_effects_entropy_falls_and_known_words_rise_as_it_cools(smal
 def test_the_source_shown_is_the_modules_own():
     import inspect
 
-    assert report.show_source(rnnlib.loss_and_gradients).data == inspect.getsource(rnnlib.loss_and_gradients)
+    shown = report.show_source(rnnlib.loss_and_gradients).data
+    assert html.unescape(re.sub(r"<[^>]+>", "", shown)) == inspect.getsource(rnnlib.loss_and_gradients)
+    assert "monospace" in shown and "<style" not in shown
 
 
 def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus):
@@ -208,18 +210,21 @@ def test_coloured_text_is_escaped():
     page = report.Coloured("<script>x</script>&", [0.5] * 19, "unit <1>")._repr_html_()
     assert "<script" not in page and "</script" not in page and "x" in page and "unit &lt;1&gt;" in page
     assert page.count(">&lt;</span>") == 2 and page.count(">&gt;</span>") == 2 and ">&amp;</span>" in page
-    assert page.count("rgba(220, 50, 40, 0.50)") == 19  # one span a character
+    assert page.count("rgba(220, 50, 40, 0.30)") == 19  # one span a character, its colour 0.6 |a|
 
 
 def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
     history = report.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=5)
     assert "training on pangrams, first 80%" in capsys.readouterr().out
     last = max(history.eval_bpc)
+    assert last == history.updates and list(history.eval_bpc)[:-1] == list(range(0, last, 5))  # and at the end
     table = report.generalisation_table(history, updates=(5, 10))
     assert [row[0] for row in table.rows] == [5, 10, last]
+    assert table.rows[0][1] == pytest.approx(history.smooth_loss[5] / 25 / math.log(2))
     gap = report.generalisation_verdict(history)
-    assert gap == pytest.approx(history.eval_bpc[last] - history.smooth_loss[last] / 25 / math.log(2))
-    assert f"At update {last:,}: {history.eval_bpc[last]:.3f} bits per character held out" in capsys.readouterr().out
+    assert gap == pytest.approx(history.eval_bpc[last] - history.smooth_loss[-1] / 25 / math.log(2))
+    printed = capsys.readouterr().out
+    assert f"After {last:,} updates: {history.eval_bpc[last]:.3f} bits per character held out" in printed
     assert len(report.plot_generalisation(history).axes[0].get_lines()) >= 2
 
 
@@ -265,7 +270,8 @@ def test_the_static_slider_holds_the_fixed_temperature_texts_from_0_10_to_2_00(s
     assert f"--- temperature 0.5\n[prime: 'T']\nT{texts['0.50']}\n" in printed
     assert f"--- temperature 1.5\n[prime: 'T']\nT{texts['1.50']}\n" in printed
     assert 'value="1.00"' in page and "<output>1.00</output>" in page
-    assert f">{html.escape(texts['1.00'])}</pre>" in page  # shown before any script runs
+    assert f">{html.escape(texts['1.00'])}</span></pre>" in page  # shown before any script runs
+    assert '<span style="background: #ffe8a8" title="the prime">T</span>' in page  # the prime, marked
 
 
 def test_generated_markup_in_the_static_slider_stays_data(markup):

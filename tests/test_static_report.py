@@ -58,7 +58,7 @@ def test_the_report_works_offline_with_equations_and_a_static_slider(built, tmp_
 
         slider = page.locator(".static-temperature-slider")
         assert slider.count() == 1
-        readout, text = slider.locator("output"), slider.locator("pre")
+        readout, text = slider.locator("output"), slider.locator("pre .continuation")
         assert readout.inner_text() == "1.00"
         first = text.text_content()
         slider.locator("input").focus()
@@ -90,7 +90,7 @@ def test_markup_in_generated_text_stays_text(markup, tmp_path):
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(page_file.as_uri())
-        text = page.locator(".static-temperature-slider pre")
+        text = page.locator(".static-temperature-slider pre .continuation")
         for value in ("0.1", "0.5", "1"):
             page.locator(".static-temperature-slider input").fill(value)
             assert "</script><b>x & y</b><!--" in text.text_content()
