@@ -67,8 +67,7 @@ def show_source(function):
 
     code = highlight(inspect.getsource(function), PythonLexer(), HtmlFormatter(noclasses=True, nowrap=True))
     return HTML('<pre style="font-family: var(--jp-code-font-family, monospace); font-size: '
-                'var(--jp-code-font-size, 13px); line-height: 1.35; background: #f7f7f7; padding: 0.6em; '
-                f'white-space: pre; overflow-x: auto">{code}</pre>')
+                f'var(--jp-code-font-size, 13px); line-height: 1.35; background: #f7f7f7; padding: 0.6em">{code}</pre>')
 
 
 def sequences(corpus: Corpus, count: int, seq_length: int = 25):

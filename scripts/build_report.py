@@ -106,12 +106,23 @@ def corpus_shown(notebooks) -> str:
     return "a text the notebooks do not name"
 
 
+def link_within(cells) -> None:
+    """Links from one notebook to another ("2_training.ipynb") lead to that notebook's first
+    heading ("# 2 · Training") within the one page, which has no notebook files beside it."""
+    for cell in (cell for cell in cells if cell.cell_type == "markdown"):
+        number = re.match(r"#\s+(\d+) ·", cell.source)
+        if number:
+            cell.source = f'<a id="notebook-{number.group(1)}"></a>\n\n{cell.source}'
+        cell.source = re.sub(r"\]\((\d+)_[\w-]+\.ipynb\)", r"](#notebook-\1)", cell.source)
+
+
 def combine(notebooks, date: datetime.date) -> nbformat.NotebookNode:
     """One notebook: a title cell (title, date, corpus), then every cell of the given notebooks in
-    order, with their widget outputs in static form."""
+    order, with their widget outputs in static form and their links to each other within it."""
     static = [static_copy(nb) for nb in notebooks]  # each one's widget views name models in its own state
     report = static[0]
     report.cells = [cell for nb in static for cell in nb.cells]
+    link_within(report.cells)
     title = nbformat.v4.new_markdown_cell(
         f"# {TITLE}\n\n{SUBTITLE}.\n\nBuilt on {date.day} {date:%B %Y} from notebooks run on "
         f"{html.escape(corpus_shown(notebooks))}.")

@@ -180,6 +180,15 @@ def test_the_title_cell_names_the_report_the_date_and_the_corpus():
     assert "7 March 2025" in title.source and "data/goblet_book.txt: 1,107,542 characters, K = 80" in title.source
 
 
+def test_links_between_notebooks_lead_within_the_page():
+    first, second = nbformat.v4.new_notebook(), nbformat.v4.new_notebook()
+    first.cells = [nbformat.v4.new_markdown_cell("# 1 · One\n\n[README](../README.md) · [2 · Two](2_two.ipynb)")]
+    second.cells = [nbformat.v4.new_markdown_cell("# 2 · Two\n\nBack to [1 · One](1_one.ipynb).")]
+    one, two = build_report.combine([first, second], datetime.date(2025, 3, 7)).cells[1:]
+    assert one.source == '<a id="notebook-1"></a>\n\n# 1 · One\n\n[README](../README.md) · [2 · Two](#notebook-2)'
+    assert two.source == '<a id="notebook-2"></a>\n\n# 2 · Two\n\nBack to [1 · One](#notebook-1).'
+
+
 def test_equations_become_mathml_with_tex_spacing():
     inline = build_report.tex_to_mathml(r"h_t = \tanh a_t,\ |g| / \partial L", display=False)
     assert inline.startswith('<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline">')
