@@ -1,3 +1,6 @@
+import os
+import socket
+
 import numpy as np
 import pytest
 
@@ -41,3 +44,26 @@ def markup():
     rnn = rnnlib.RNN.init(corpus.K, m=16, rng=0)
     rnnlib.train(rnn, corpus, epochs=40, sample_every=None, progress=False)
     return rnn, corpus
+
+
+@pytest.fixture
+def serving_env(tmp_path):
+    """The environment for serving the synthesis page in a test: a model trained in about a
+    second on 30,000 characters of Python's documentation, and every folder Jupyter and Voila
+    write to (connection files too), all under tmp_path."""
+    corpus_path = tmp_path / "corpus.txt"
+    corpus_path.write_text(rnnlib.python_docs_text()[:30_000], encoding="utf-8")
+    corpus = rnnlib.load_corpus(corpus_path)
+    results = tmp_path / "results"
+    rnnlib.train(rnnlib.RNN.init(corpus.K, m=32, rng=0), corpus, updates=400, progress=False,
+                 checkpoint=results / "training.npz")
+    return dict(os.environ, RNN_CORPUS=str(corpus_path), RNN_RESULTS=str(results), TMPDIR=str(tmp_path),
+                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+                JUPYTER_DATA_DIR=str(tmp_path / "data"))
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

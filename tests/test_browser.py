@@ -2,9 +2,7 @@
 Chromium (Debian's, driven by Playwright) moves the slider by keyboard and by mouse, and the
 readout and the text must follow."""
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,37 +12,23 @@ from pathlib import Path
 
 import pytest
 
-import rnnlib
 from browser import open_page, wait_for_change
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
 TEMPERATURE = ".widget-slider:has(label:text-is('temperature'))"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def voila(tmp_path):
-    """Voilà on a free loopback port, serving the synthesis notebook with a small model that
-    this fixture trains in a second on a small text; stopped by its process id afterwards."""
-    corpus_path = tmp_path / "corpus.txt"
-    corpus_path.write_text(rnnlib.python_docs_text()[:30_000], encoding="utf-8")
-    corpus = rnnlib.load_corpus(corpus_path)
-    results = tmp_path / "results"
-    rnnlib.train(rnnlib.RNN.init(corpus.K, m=32, rng=0), corpus, updates=400, progress=False,
-                 checkpoint=results / "training.npz")
-    env = dict(os.environ, RNN_CORPUS=str(corpus_path), RNN_RESULTS=str(results),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+def voila(tmp_path, serving_env):
+    """Voilà on a free loopback port, serving the synthesis notebook with the small model of
+    serving_env; stopped by its process id afterwards."""
     port = free_port()
     log = open(tmp_path / "voila.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser",
                                f"--port={port}", "--Voila.ip=127.0.0.1"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                              cwd=ROOT, env=serving_env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_answering(f"http://127.0.0.1:{port}/voila/static/", server, tmp_path / "voila.log")
         yield f"http://127.0.0.1:{port}/"

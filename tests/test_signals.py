@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import rnnlib
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,12 +60,6 @@ def kernels(pid):
     return [child for child in descendants(pid) if any("ipykernel" in arg for arg in cmdline(child))]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def answers(port) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -83,17 +77,7 @@ def wait_for(condition, timeout, what, log):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_signal_to_run_py_serve_stops_the_server_and_its_kernels(tmp_path, signum):
-    corpus_path = tmp_path / "corpus.txt"
-    corpus_path.write_text(rnnlib.python_docs_text()[:30_000], encoding="utf-8")
-    corpus = rnnlib.load_corpus(corpus_path)
-    results = tmp_path / "results"
-    rnnlib.train(rnnlib.RNN.init(corpus.K, m=8, rng=0), corpus, updates=20, progress=False,
-                 checkpoint=results / "training.npz")
-    # Everything Jupyter and Voilà write (connection files too) goes under tmp_path.
-    env = dict(os.environ, RNN_CORPUS=str(corpus_path), RNN_RESULTS=str(results), TMPDIR=str(tmp_path),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_DATA_DIR=str(tmp_path / "data"))
+def test_a_signal_to_run_py_serve_stops_the_server_and_its_kernels(tmp_path, serving_env, signum):
     port, log_path = free_port(), tmp_path / "serve.log"
     # The signal's default action for the server, whatever this process inherited: a background
     # job starts with SIGINT ignored, nohup with SIGHUP, and the server would inherit that.
@@ -101,7 +85,7 @@ def test_a_signal_to_run_py_serve_stops_the_server_and_its_kernels(tmp_path, sig
     try:
         with open(log_path, "wb") as log:
             server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", f"--port={port}"],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT)
+                                      env=serving_env, stdout=log, stderr=subprocess.STDOUT)
     finally:
         signal.signal(signum, inherited)
     below = {}
