@@ -62,6 +62,7 @@ def serving_env(tmp_path):
                 JUPYTER_DATA_DIR=str(tmp_path / "data"))
 
 
+@pytest.fixture
 def free_port() -> int:
     """A loopback port that nothing listens on now."""
     with socket.socket() as s:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from browser import open_page, wait_for_change
-from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
@@ -21,10 +20,10 @@ TEMPERATURE = ".widget-slider:has(label:text-is('temperature'))"
 
 
 @pytest.fixture
-def voila(tmp_path, serving_env):
+def voila(tmp_path, serving_env, free_port):
     """Voilà on a free loopback port, serving the synthesis notebook with the small model of
     serving_env; stopped by its process id afterwards."""
-    port = free_port()
+    port = free_port
     log = open(tmp_path / "voila.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser",
                                f"--port={port}", "--Voila.ip=127.0.0.1"],

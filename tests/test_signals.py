@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
-
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads processes from /proc")
@@ -77,8 +75,8 @@ def wait_for(condition, timeout, what, log):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_signal_to_run_py_serve_stops_the_server_and_its_kernels(tmp_path, serving_env, signum):
-    port, log_path = free_port(), tmp_path / "serve.log"
+def test_a_signal_to_run_py_serve_stops_the_server_and_its_kernels(tmp_path, serving_env, free_port, signum):
+    port, log_path = free_port, tmp_path / "serve.log"
     # The signal's default action for the server, whatever this process inherited: a background
     # job starts with SIGINT ignored, nohup with SIGHUP, and the server would inherit that.
     inherited = signal.signal(signum, signal.SIG_DFL)
