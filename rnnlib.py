@@ -745,10 +745,10 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
                 if len(data) - state.e < s + 1:   # too little text left: a new epoch
                     state.epoch, state.e = state.epoch + 1, 0
                     state.h = np.zeros(rnn.m, dtype=rnn.dtype)
-                _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss)
+                sample = _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss)
                 history.smooth_loss = smooth_loss[:state.update]
-                if on_sample is not None and state.update - 1 in history.samples:
-                    on_sample(state.update - 1, history.samples[state.update - 1])
+                if on_sample is not None and sample is not None:  # after the update, which is whole
+                    on_sample(state.update - 1, sample)
                 if checkpoint is not None and state.update % state.checkpoint_every == 0:
                     save_checkpoint(checkpoint, state)
                     saved_at = state.update
@@ -775,8 +775,9 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
     return history
 
 
-def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> None:
-    """One training update: loss and gradients, smooth loss, best model, sample, AdaGrad."""
+def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> str | None:
+    """One training update: loss and gradients, smooth loss, best model, sample, AdaGrad.
+    Returns the sample drawn in this update, if one was."""
     rnn, history, u = state.rnn, state.history, state.update
     L, grads, h_next = loss_and_gradients(rnn, x, y, state.h, sparse=sparse_U_pays(rnn.K, state.seq_length))
     if not math.isfinite(L):
@@ -788,12 +789,15 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray)
     if state.smooth < history.best_loss:
         history.best.assign(rnn)
         history.best_loss, history.best_update = state.smooth, u
+    sample = None
     if state.sample_every is not None and u % state.sample_every == 0:
-        history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
+        sample = history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length,
+                                                               rng=state.rng))
     if state.eval_data is not None and u % state.eval_every == 0:
         history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
     state.optimiser.step(rnn, clip_gradients(grads))
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
+    return sample
 
 
 def sparse_U_pays(K: int, seq_length: int) -> bool:
