@@ -347,20 +347,26 @@ def bits_per_char(rnn: RNN, x, h0=None) -> float:
     indices, with the hidden state carried from h0 (default zeros) through all of x, as in
     training.  Computed in chunks of about a million probabilities, so memory stays the same
     whatever n: the loss of each chunk, continued from the last hidden state of the one before."""
+    h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
+    x = _check_text(rnn, x, h)
+    chunk, nats = max(1, 2**20 // rnn.K), 0.0
+    for start in range(0, x.size - 1, chunk):
+        end = min(start + chunk, x.size - 1)     # inputs x[start:end] predict x[start+1:end+1]
+        H = hidden_states(rnn, x[start:end], h)  # (end-start+1, m)
+        nats += cross_entropy(probabilities(rnn, H), x[start + 1:end + 1]).item()
+        h = H[-1]
+    return nats / (x.size - 1) / math.log(2)
+
+
+def _check_text(rnn, x, h0) -> np.ndarray:
+    """x as an array, or ValueError: a text of int indices this RNN reads, long enough for one
+    prediction (2 characters), and h0 a hidden state of this RNN."""
     x = np.asarray(x)
     if x.ndim != 1 or x.size < 2:
         raise ValueError(f"x must be a 1-D index array of at least 2 characters (one prediction), "
                          f"not shape {x.shape}")
-    h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
-    _check_sequence(rnn, x[:-1], x[1:], h)
-    chunk, nats = max(1, 2**20 // rnn.K), 0.0
-    for start in range(0, x.size - 1, chunk):
-        inputs, targets = x[start:start + chunk], x[start + 1:start + chunk + 1]
-        inputs = inputs[:targets.size]
-        H = hidden_states(rnn, inputs, h)        # (chunk+1, m)
-        nats += cross_entropy(probabilities(rnn, H), targets).item()
-        h = H[-1]
-    return nats / (x.size - 1) / math.log(2)
+    _check_sequence(rnn, x[:-1], x[1:], h0)
+    return x
 
 
 def _check_sequence(rnn, x, y, h0):
@@ -680,8 +686,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
     if eval_data is not None:  # refused now if the network cannot read it, not at update 0
-        eval_data = np.array(eval_data)
-        _check_sequence(rnn, eval_data[:-1], eval_data[1:], np.zeros(rnn.m))
+        eval_data = _check_text(rnn, np.array(eval_data), np.zeros(rnn.m))  # a copy: the run keeps it
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
