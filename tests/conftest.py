@@ -68,3 +68,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def interrupt_on_call(monkeypatch):
+    """interrupt_on_call(n): the n-th call of rnnlib.loss_and_gradients from now on raises
+    KeyboardInterrupt, as an interrupt inside that update would, before it changes anything."""
+    real = rnnlib.loss_and_gradients
+
+    def arm(n):
+        calls = []
+
+        def counted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(rnnlib, "loss_and_gradients", counted)
+
+    return arm

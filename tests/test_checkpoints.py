@@ -121,17 +121,10 @@ def test_resume_counts_epochs_like_train(tmp_path, small_corpus):
 
 
 def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_corpus, uninterrupted,
-                                                                monkeypatch, capsys):
+                                                                monkeypatch, capsys, interrupt_on_call):
     path = tmp_path / "run.npz"
-    real, calls = rnnlib.loss_and_gradients, []
-
-    def interrupt_at_update_12(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 13:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_at_update_12)
+    real = rnnlib.loss_and_gradients
+    interrupt_on_call(13)  # in update 12
     rnn = fresh(small_corpus)
     with pytest.raises(KeyboardInterrupt, match=r"Interrupted after update 12 of 35; the checkpoint .*run\.npz "
                                                 r"holds the run: resume with rnnlib\.resume\(") as stopped:
@@ -147,27 +140,16 @@ def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_
     assert_same_run(rnn, history, *uninterrupted)
 
 
-def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path, small_corpus, monkeypatch):
-    def interrupt(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt)
+def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path, small_corpus, interrupt_on_call):
+    interrupt_on_call(1)
     with pytest.raises(KeyboardInterrupt) as stopped:
         rnnlib.train(fresh(small_corpus), small_corpus, updates=35, checkpoint=tmp_path / "r.npz", **SETTINGS)
     assert stopped.value.history.interrupted and stopped.value.history.updates == 0
     assert rnnlib.load_checkpoint(tmp_path / "r.npz").update == 0
 
 
-def test_an_interrupt_without_a_checkpoint_says_there_is_nothing_to_resume(small_corpus, monkeypatch):
-    real, calls = rnnlib.loss_and_gradients, []
-
-    def interrupt_at_update_3(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_at_update_3)
+def test_an_interrupt_without_a_checkpoint_says_there_is_nothing_to_resume(small_corpus, interrupt_on_call):
+    interrupt_on_call(4)  # in update 3
     with pytest.raises(KeyboardInterrupt, match="after update 3 of 35 .no checkpoint was asked for") as stopped:
         rnnlib.train(fresh(small_corpus), small_corpus, updates=35, **SETTINGS)
     assert stopped.value.history.updates == 3

@@ -244,16 +244,9 @@ def test_dtype_runs_time_both(small_corpus):
     assert len(report.plot_dtypes(runs).axes) == 2
 
 
-def test_an_interrupt_during_the_seed_runs_stops_them_cleanly(small_corpus, monkeypatch, tmp_path):
-    real, calls = rnnlib.loss_and_gradients, []
-
-    def interrupt_in_the_second_run(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 30:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rnnlib, "loss_and_gradients", interrupt_in_the_second_run)
+def test_an_interrupt_during_the_seed_runs_stops_them_cleanly(small_corpus, monkeypatch, tmp_path,
+                                                              interrupt_on_call):
+    interrupt_on_call(30)  # in update 8 of the second run
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     with pytest.raises(KeyboardInterrupt, match="Interrupted after update 8 of 21"):
         report.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
