@@ -436,7 +436,8 @@ def dU_columns(dA: np.ndarray, x, cols) -> np.ndarray:
 
     dA: (n, m), the gradients dL/da_t;  x: (n,) int indices;  cols: (k,) sorted column indices,
     every x_t among them.  Returns (m, k).  The sums run in t order, the order in which
-    OpenBLAS's product dA^T X adds the same terms: the dense form's dU, bit for bit.
+    OpenBLAS's product dA^T X adds the same terms: the dense form's dU, bit for bit in float64
+    (in float32 some OpenBLAS kernels add in another order, and the two agree to rounding).
     """
     m, k = dA.shape[1], len(cols)
     dU = np.zeros((m, k), dtype=dA.dtype)
@@ -665,7 +666,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     bits_per_char(rnn, eval_data).  Training runs in rnn's dtype: float64, or float32 from
     RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
     AdaGrad step cover only the columns of each sequence's characters (the others have no
-    gradient): the same step bit for bit, at a cost that grows gently with K.
+    gradient): the same step (bit for bit in float64), at a cost that grows gently with K.
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.

