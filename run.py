@@ -100,12 +100,13 @@ def ensure_venv(venv: Path = VENV, base=None) -> Path:
         if tuple(version[:2]) > PYTHONS[-1]:
             print(f"run.py: Python {dotted(version[:2])} is newer than those tested ({supported()}); "
                   f"going on with it.", flush=True)
-        print(f"run.py: creating {venv.name}/ with {base} ...", flush=True)
+        print(f"run.py: creating {venv.relative_to(ROOT)}/ with {base} ...", flush=True)
         # --clear: a venv of an older Python is made again, not patched
         if subprocess.run([str(base), "-m", "venv", "--clear", str(venv)]).returncode != 0:
             sys.exit("run.py: could not create the virtual environment. On Debian or Ubuntu, "
                      "install it with `sudo apt install python3-venv`, then run this again.")
-    print(f"run.py: installing requirements.txt and this project into {venv.name}/ ...", flush=True)
+    print(f"run.py: installing requirements.txt and this project into {venv.relative_to(ROOT)}/ ...",
+          flush=True)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if subprocess.run([*pip, "-r", str(REQUIREMENTS)]).returncode != 0:
         sys.exit("run.py: pip could not install requirements.txt (see its message above); "
