@@ -10,12 +10,19 @@
     python3 run.py train    train on any text (TEXT, default the book), checkpointing to results/;
                             Ctrl-C saves, --resume continues (--help lists the options)
     python3 run.py sample   print text from a trained checkpoint: --prime, --temperature, --length
+    python3 run.py test-pythons [PYTHON ...]
+                            for contributors: the tests over tests/ (not the notebooks) under each
+                            supported Python on PATH (python3.11, ...) or each PYTHON given, each
+                            in its own .venvs/X.Y made from requirements.txt
 
 Each first makes sure .venv (in this folder) holds requirements.txt and this project (rnnlib,
 installed editable): it is created on the first run and brought up to date whenever
 requirements.txt or pyproject.toml changes; otherwise this costs nothing.  Then the command
 takes this process's place, so Ctrl-C and `kill` reach it and its exit code is run.py's.
 Arguments after the command go to the tool (pytest, the benchmark script).
+
+Python 3.11, 3.12 and 3.13 are supported (PYTHONS); an older one is refused in one line before
+anything is installed, a newer one goes on with a note.
 """
 
 import hashlib
@@ -28,7 +35,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
 PYPROJECT = ROOT / "pyproject.toml"
-STAMP = VENV / "installed.sha256"  # the hash of the requirements.txt and pyproject.toml last installed
+# The Pythons the tests pass under (`test-pythons` runs them under each): README.md, pyproject.toml's
+# requires-python and environment.yml name the same, and a test checks that. 3.10 lacks NumPy 2.4,
+# matplotlib 3.11 and Hypothesis 6.170, and its own support ended in October 2026.
+PYTHONS = ((3, 11), (3, 12), (3, 13))
 
 COMMANDS = {
     "report": [str(ROOT / "scripts" / "build_report.py")],
@@ -41,38 +51,106 @@ COMMANDS = {
 }
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_venv() -> Path:
-    """.venv with requirements.txt and this project installed; returns its python."""
+def dotted(version) -> str:
+    return ".".join(str(n) for n in version)
+
+
+def supported() -> str:
+    """PYTHONS as a reader says it: '3.11, 3.12 or 3.13'."""
+    names = [dotted(v) for v in PYTHONS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def refusal(version):
+    """The one line that refuses a Python older than PYTHONS (`version` as sys.version_info), else None."""
+    if tuple(version[:2]) >= PYTHONS[0]:
+        return None
+    return (f"run.py: this is Python {dotted(version[:3])}; this project needs Python {supported()}. "
+            f"Get one with deadsnakes (Ubuntu), pyenv, uv or conda (environment.yml), as README.md's "
+            f"\"Which Python\" shows, and run run.py with it, e.g. python{dotted(PYTHONS[-1])} run.py test")
+
+
+def python_version(python):
+    """(major, minor, micro) of the interpreter `python` (a path or a command), or None if it does not run."""
+    try:
+        out = subprocess.run([str(python), "-c", "import sys; print(*sys.version_info[:3])"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True)
+    except OSError:
+        return None
+    return tuple(int(n) for n in out.stdout.split()) if out.returncode == 0 else None
+
+
+def ensure_venv(venv: Path = VENV, base=None) -> Path:
+    """`venv` with requirements.txt and this project installed, made with the Python `base` (this
+    one by default); returns its python."""
     wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + PYPROJECT.read_bytes()).hexdigest()
-    python = venv_python()
-    if python.exists() and STAMP.is_file() and STAMP.read_text().strip() == wanted:
+    python, stamp = venv_python(venv), venv / "installed.sha256"  # the hash last installed
+    if python.exists() and stamp.is_file() and stamp.read_text().strip() == wanted:
         return python
-    if sys.version_info < (3, 10):
-        sys.exit(f"run.py: Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
-    if not python.exists():
-        print(f"run.py: creating {VENV.name}/ with {sys.executable} ...", flush=True)
-        if subprocess.run([sys.executable, "-m", "venv", str(VENV)]).returncode != 0:
+    held = python_version(python) if python.exists() else None
+    if held is None or refusal(held):  # none yet, or one left by an older Python's failed install
+        base = base or sys.executable
+        version = sys.version_info if base == sys.executable else python_version(base)
+        if refusal(version):
+            sys.exit(refusal(version))
+        if tuple(version[:2]) > PYTHONS[-1]:
+            print(f"run.py: Python {dotted(version[:2])} is newer than those tested ({supported()}); "
+                  f"going on with it.", flush=True)
+        print(f"run.py: creating {venv.relative_to(ROOT)}/ with {base} ...", flush=True)
+        # --clear: a venv of an older Python is made again, not patched
+        if subprocess.run([str(base), "-m", "venv", "--clear", str(venv)]).returncode != 0:
             sys.exit("run.py: could not create the virtual environment. On Debian or Ubuntu, "
                      "install it with `sudo apt install python3-venv`, then run this again.")
-    print("run.py: installing requirements.txt and this project into .venv/ ...", flush=True)
+    print(f"run.py: installing requirements.txt and this project into {venv.relative_to(ROOT)}/ ...",
+          flush=True)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if subprocess.run([*pip, "-r", str(REQUIREMENTS)]).returncode != 0:
         sys.exit("run.py: pip could not install requirements.txt (see its message above); "
                  "fix that and run this again: nothing already installed is lost.")
-    # Editable, so .venv imports this folder's rnnlib.py and an edit needs no re-install;
+    # Editable, so the venv imports this folder's rnnlib.py and an edit needs no re-install;
     # --no-deps: requirements.txt, just installed, is the one list of dependencies.
     if subprocess.run([*pip, "--no-deps", "-e", str(ROOT)]).returncode != 0:
         sys.exit("run.py: pip could not install this project (see its message above); "
                  "fix that and run this again.")
-    STAMP.write_text(wanted + "\n")
+    stamp.write_text(wanted + "\n")
     return python
 
 
+def tests_under_each_python(pythons) -> int:
+    """pytest over tests/ under each Python in `pythons` (default: each of PYTHONS found on PATH),
+    one after the other, each in .venvs/X.Y; then a line per Python. 0 when every one passed."""
+    results = []
+    try:
+        for base in pythons or [f"python{dotted(v)}" for v in PYTHONS]:
+            version = python_version(base)
+            if version is None or refusal(version):
+                results.append((base, "not found" if version is None else "not supported"))
+                continue
+            python = ensure_venv(ROOT / ".venvs" / dotted(version[:2]), base)
+            print(f"run.py: pytest tests/ under Python {dotted(version)} ...", flush=True)
+            last = ""
+            with subprocess.Popen([str(python), "-m", "pytest", "tests"], cwd=ROOT, stdout=subprocess.PIPE,
+                                  universal_newlines=True) as pytest:
+                for line in pytest.stdout:  # shown as it comes; its closing line is the summary's
+                    print(line, end="", flush=True)
+                    last = line.strip(" =\n") or last
+            results.append((f"Python {dotted(version)}", f"exit {pytest.returncode}: {last}"))
+    except KeyboardInterrupt:  # reached pytest too, which has stopped
+        return 130
+    print("\nrun.py test-pythons:")
+    for name, result in results:
+        print(f"  {name}: {result}")
+    ran = [result for _, result in results if result.startswith("exit")]
+    return 0 if ran and all(result.startswith("exit 0:") for result in ran) else 1
+
+
 def main(argv):
+    if argv and argv[0] == "test-pythons":
+        return tests_under_each_python(argv[1:])
     if not argv or argv[0] not in COMMANDS:
         sys.exit(__doc__)
     python = ensure_venv()

@@ -1,21 +1,76 @@
 """The project's set-up files agree with each other."""
 
+import importlib.util
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_environment_yml_installs_requirements_txt_and_the_project_on_python_311():
+def load_run_py():
+    spec = importlib.util.spec_from_file_location("run", ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run = load_run_py()
+OLDEST, NEWEST = (".".join(map(str, v)) for v in (run.PYTHONS[0], run.PYTHONS[-1]))
+
+
+def test_environment_yml_installs_requirements_txt_and_the_project_on_a_supported_python():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
-    assert "conda-forge" in env["channels"] and "python=3.11" in deps and "pip" in deps
+    after = f"{run.PYTHONS[-1][0]}.{run.PYTHONS[-1][1] + 1}"
+    assert "conda-forge" in env["channels"] and f"python>={OLDEST},<{after}" in deps and "pip" in deps
     pip_lists = [d["pip"] for d in deps if isinstance(d, dict)]
     assert pip_lists == [["-r requirements.txt", "-e ."]]
+
+
+def test_pyproject_and_readme_name_the_pythons_run_py_supports():
+    assert run.supported() == "3.11, 3.12 or 3.13"  # what the README's sentences below say
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == f">={OLDEST}"
+    readme = (ROOT / "README.md").read_text()
+    assert f"you need only Python {run.supported()}" in readme
+    assert "The tests pass under Python 3.11, 3.12 and 3.13." in readme
+    assert "3.10 or newer" not in readme
+
+
+@pytest.mark.parametrize("version, refused", [((3, 10, 13), True), ((3, 9, 18), True), ((2, 7, 18), True),
+                                              ((3, 11, 0), False), ((3, 13, 9), False), ((3, 14, 0), False)])
+def test_run_py_refuses_exactly_the_pythons_older_than_those_supported(version, refused):
+    assert (run.refusal(version) is not None) == refused
+
+
+def test_an_older_python_gets_one_line_naming_the_fix_and_nothing_is_installed(tmp_path):
+    for name in ("run.py", "requirements.txt", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    as_310 = ("import runpy, sys; sys.version_info = (3, 10, 13, 'final', 0); sys.argv = ['run.py', 'test']; "
+              "runpy.run_path('run.py', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", as_310], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert "Python 3.10.13" in line and "3.11, 3.12 or 3.13" in line
+    for way in ("deadsnakes", "pyenv", "uv", "conda (environment.yml)", "Which Python"):
+        assert way in line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pyproject.toml", "requirements.txt", "run.py"]
+
+
+def test_test_pythons_says_which_pythons_it_did_not_find_and_fails(tmp_path):
+    shutil.copy(ROOT / "run.py", tmp_path / "run.py")
+    done = subprocess.run([sys.executable, "run.py", "test-pythons", "no-such-python3.12"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == "  no-such-python3.12: not found"
+    assert not (tmp_path / ".venvs").exists()
 
 
 def test_rnnlib_is_installed_so_it_imports_from_any_folder(tmp_path):

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def python_sources():
     """Every Python file of the project and every notebook's code, as (name, text)."""
     for path in sorted(ROOT.rglob("*.py")):
-        if not {".venv", "build", ".git"} & set(path.relative_to(ROOT).parts):
+        if not {".venv", ".venvs", "build", ".git"} & set(path.relative_to(ROOT).parts):
             yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
