@@ -4,6 +4,10 @@ the run, after which the cells below run; and the finished model that notebooks 
 the one from before until the resumed run ends."""
 
 import re
+import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from nbclient.exceptions import CellExecutionError
 import rnnlib
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SCRIPTS = NOTEBOOKS.parent / "scripts"
 
 # What the stop button does to a kernel: SIGINT, here sent by the kernel to itself in update 300.
 STOP_IN_UPDATE_300 = """\
@@ -30,6 +35,8 @@ def _stop_button_in_update_300(*args, **kwargs):
     return _real(*args, **kwargs)
 
 rnnlib.loss_and_gradients = _stop_button_in_update_300"""
+# Ctrl-C in the terminal that runs `python3 run.py report`: SIGINT to the process executing the notebook.
+CTRL_C_IN_UPDATE_300 = STOP_IN_UPDATE_300.replace("os.getpid()", "os.getppid()")
 
 
 @pytest.fixture
@@ -90,3 +97,38 @@ def test_a_stopped_notebook_continues_with_the_hint_and_keeps_the_finished_model
     assert np.array_equal(finished.history.smooth_loss, rnnlib.load_checkpoint(run).history.smooth_loss)
     summary = "".join(out.get("text", "") for out in nb.cells[-2].outputs)
     assert f"{total:,} updates; lowest smooth loss {finished.best_loss:.2f}" in summary
+
+
+def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does(small_text, tmp_path):
+    """The terminal's Ctrl-C reaches build_report, not the kernel (in a session of its own): it is
+    passed on, so training saves its last update; the notebook file and the finished model stay."""
+    corpus, results = small_text
+    model, run = results / "model.npz", results / "training.npz"
+    rnnlib.train(rnnlib.RNN.init(corpus.K, m=100, rng=5), corpus, updates=50, rng=5, progress=False,
+                 checkpoint=run, finished=model)
+    before = model.read_bytes()
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(NOTEBOOKS / "report.py", folder)
+    nb = nbformat.read(NOTEBOOKS / "2_training.ipynb", as_version=4)
+    training = next(i for i, cell in enumerate(nb.cells) if "finished=rnnlib.MODEL_PATH" in cell.source)
+    nb.cells.insert(training, nbformat.v4.new_code_cell(CTRL_C_IN_UPDATE_300))
+    del nb.cells[training]["id"]  # the notebook's format (4.4) has no cell ids
+    nbformat.write(nb, folder / "2_training.ipynb")
+    saved = (folder / "2_training.ipynb").read_bytes()
+
+    done = subprocess.run([sys.executable, "-c", f"import build_report, pathlib, sys; build_report.NOTEBOOKS = "
+                           f"pathlib.Path({str(folder)!r}); sys.exit(build_report.main([]))"],
+                          cwd=SCRIPTS, capture_output=True, text=True, timeout=600,
+                          # Python's own Ctrl-C, whatever this process has (a background job ignores it)
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert done.returncode == 130, done.stdout + done.stderr
+    total = 4 * rnnlib.updates_per_epoch(len(corpus.data), 25)
+    # A few updates more than 301: the signal travels through this process to the kernel.
+    stopped = re.fullmatch(r"Stopped in notebooks/2_training\.ipynb, which is left as it was: Interrupted after "
+                           rf"update ([\d,]+) of {total:,}: the run so far is saved in .*\n", done.stderr)
+    assert stopped, done.stderr
+    update = int(stopped.group(1).replace(",", ""))
+    assert 301 <= update < total and rnnlib.load_checkpoint(run).update == update
+    assert (folder / "2_training.ipynb").read_bytes() == saved
+    assert model.read_bytes() == before
