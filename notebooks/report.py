@@ -4,6 +4,7 @@ The notebooks narrate and call these; rnnlib.py holds the computation only.  Sec
 published run · tables · gradient checks · training · synthesis · beyond the assignment.
 """
 
+import asyncio
 import html
 import inspect
 import json
@@ -250,6 +251,7 @@ def print_samples(history: History) -> None:
 SAMPLE_LENGTH, SAMPLE_SEED, SAMPLE_PRIME = 300, 0, None
 # The temperature slider's range, live and static.
 T_MIN, T_MAX, T_STEP = 0.1, 2.0, 0.05
+PRIME_PAUSE = 0.3  # seconds without a key press after which the live explorer applies a typed prime
 
 
 class Sample:
@@ -376,8 +378,9 @@ monospace); font-size: var(--jp-code-font-size, 13px); line-height: var(--jp-cod
 def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SAMPLE_LENGTH, seed=SAMPLE_SEED,
                          prime=SAMPLE_PRIME):
     """Sliders for temperature (0.1–2.0) and length, a seed box, a prime box, and the text they
-    give (the prime, then the continuation), re-sampled from rnn whenever one of them changes.
-    A prime with characters outside the vocabulary shows a message naming them instead.
+    give (the prime, then the continuation), re-sampled from rnn whenever one of them changes:
+    the prime as it is typed, once typing pauses (no Enter needed).  A prime with characters
+    outside the vocabulary shows a message naming them instead.
     Returns the ipywidgets box."""
     import ipywidgets as widgets
 
@@ -391,7 +394,7 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SA
         "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=style,
                                        layout=widgets.Layout(width="20em")),
         "prime": widgets.Text(value=corpus.text[0] if prime is None else prime, description="prime text",
-                              continuous_update=False, style=style, layout=layout),
+                              continuous_update=True, style=style, layout=layout),
     }
     text = widgets.Output(layout=widgets.Layout(border="1px solid #ccc", padding="0.5em"))
 
@@ -409,8 +412,20 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SA
             shown = {"text/plain": repr(text_now), "text/html": text_now._repr_html_()}
         text.outputs = ({"output_type": "display_data", "data": shown, "metadata": {}},)
 
-    for control in controls.values():
-        control.observe(resample, names="value")
+    pending = []
+
+    def resample_soon(_=None):
+        """For the prime, which changes at every key: re-sample once typing pauses for PRIME_PAUSE s."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not in a kernel's event loop (a script, a test): at once
+            return resample()
+        for handle in pending:
+            handle.cancel()
+        pending[:] = [loop.call_later(PRIME_PAUSE, resample)]
+
+    for name, control in controls.items():
+        control.observe(resample_soon if name == "prime" else resample, names="value")
     resample()
     box = widgets.VBox([*controls.values(), text])
     box.controls, box.text = controls, text

@@ -83,14 +83,15 @@ def strip_local_links(handler, notebook, cwd):
 
 
 class QuietLog(logging.Filter):
-    """Keeps Voilà's terminal free of warnings that ask nothing of the user: Jupyter's "Notebook
-    ... is not trusted" is dropped (trust concerns the outputs saved in a notebook, and Voilà shows
-    none of them: it runs the notebook afresh), and the shutdown of a closed page's kernel is
-    information, not a warning."""
+    """Keeps Voilà's terminal free of warnings that ask nothing of the user.  Dropped: Jupyter's
+    "Notebook ... is not trusted" (trust concerns the outputs saved in a notebook, and Voilà shows
+    none of them: it runs the notebook afresh), and tornado's note that jupyter_server's websocket
+    ping timeout is longer than the interval (their two ping schemes disagree; the connection is
+    fine).  The shutdown of a closed page's kernel is information, not a warning."""
 
     def filter(self, record):
         message = record.getMessage()
-        if "is not trusted" in message:
+        if "is not trusted" in message or message.startswith("The websocket_ping_timeout"):
             return False
         if message.startswith("Culling 'idle' kernel"):
             record.levelno, record.levelname = logging.INFO, "INFO"
@@ -146,7 +147,8 @@ def main(argv=None):
     config.MappingKernelManager.cull_connected = False
     config.MappingKernelManager.cull_interval = max(1, min(10, args.reclaim_after // 4))
     config.Voila.connection_dir_root = connection_root()
-    logging.getLogger("Voila").addFilter(QuietLog())
+    for name in ("Voila", "tornado.general"):
+        logging.getLogger(name).addFilter(QuietLog())
     # port_retries=0: the port printed above, or none (Voilà would otherwise move to the next one).
     Voila.launch_instance([str(NOTEBOOK), "--no-browser", f"--port={args.port}", "--Voila.ip=127.0.0.1",
                            "--Voila.port_retries=0"], config=config)
