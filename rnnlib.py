@@ -43,9 +43,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 BOOK_PATH = ROOT / "data" / "goblet_book.txt"
 CORPUS_ENV = "RNN_CORPUS"
-# The report's training checkpoint (with the best model); $RNN_RESULTS moves it, as the tests do.
+# The report's main run, in two files, so that a stopped run never replaces a finished one:
+# CHECKPOINT_PATH holds the run in progress (what resume continues), MODEL_PATH the last run that
+# reached its total (what synthesis reads), replaced only when another one does.  $RNN_RESULTS
+# moves both, as the tests do.
 RESULTS_DIR = Path(os.environ.get("RNN_RESULTS") or ROOT / "results")
 CHECKPOINT_PATH = RESULTS_DIR / "training.npz"
+MODEL_PATH = RESULTS_DIR / "model.npz"
 DEFAULT_SEED = 0
 
 
@@ -599,7 +603,8 @@ class TrainingState:
     optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
     epoch and e: where the next sequence starts; h: the hidden state carried into it;
     smooth: the current smooth loss; total: the number of updates the run aims at;
-    eval_data: held-out int indices measured every eval_every updates (or None).
+    eval_data: held-out int indices measured every eval_every updates (or None);
+    finished: where the state goes once update reaches total (or None), see train.
     """
 
     rnn: RNN
@@ -621,6 +626,7 @@ class TrainingState:
     source: str
     eval_data: np.ndarray | None = None
     eval_every: int = 10_000
+    finished: Path | None = None
 
     @property
     def best(self) -> RNN:
@@ -652,7 +658,7 @@ def text_fingerprint(text: str) -> str:
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
           eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
-          eval_data=None, eval_every: int = 10_000, on_sample=None) -> History:
+          eval_data=None, eval_every: int = 10_000, on_sample=None, finished=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -670,9 +676,13 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
+    finished: a path written (atomically, in the same format) only when the run reaches its
+    total, by this call or by a `resume` of its checkpoint, which remembers it: the last
+    finished run, which a stopped or failed one never replaces (the report's MODEL_PATH).
     Ctrl-C (or a notebook's stop button) stops at the end of the current update, writes the
-    checkpoint, prints how to resume and raises KeyboardInterrupt, so that the caller stops
-    too.  That error, a non-finite loss (FloatingPointError naming the update) and a failed
+    checkpoint and raises TrainingStopped, a KeyboardInterrupt that says what was saved and
+    the statement that continues, so that the caller stops too.  That error, a non-finite
+    loss (FloatingPointError naming the update) and a failed
     checkpoint write (OSError naming the file) all carry the history so far as `.history`; rnn
     keeps the parameters of the last complete update, and a checkpoint already written stays.
     """
@@ -699,14 +709,16 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         sample_length=_positive_int(sample_length, "sample_length"),
         checkpoint_every=_positive_int(checkpoint_every, "checkpoint_every"),
         chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
-        eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"))
+        eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"),
+        finished=None if finished is None else Path(finished))
     return _run(state, corpus, checkpoint, progress, on_sample)
 
 
 def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = True, on_sample=None):
     """Continue the run saved at path until it has done `epochs` epochs or `updates` updates in
     all (default: the total the run that wrote the checkpoint aimed at), checkpointing to path
-    on the same schedule; on_sample as in train, for the samples drawn from now on.
+    on the same schedule, and writing the `finished` path the run was given, if any, once it
+    reaches that total; on_sample as in train, for the samples drawn from now on.
     Returns (rnn, history), bit for bit what one uninterrupted run to those totals gives."""
     state = load_checkpoint(path)
     if corpus.chars != state.chars:
@@ -764,21 +776,47 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
         history.interrupted = state.update < state.total
         if checkpoint is not None and saved_at != state.update:
             save_checkpoint(checkpoint, state)
+        if state.finished is not None and not history.interrupted:
+            save_checkpoint(state.finished, state)
     except (FloatingPointError, OSError) as err:  # a diverged loss, a failed checkpoint write
         err.history = history
         raise
     finally:
-        if bar is not None:
+        if bar is not None:  # the bar ends at the update the run ended at, whatever its refresh step
+            bar.update(state.update - bar.n)
             bar.close()
     if history.interrupted:  # stop the caller too: a notebook's Run All, a script, a test run
-        stop = KeyboardInterrupt(
-            f"Interrupted after update {state.update:,} of {state.total:,}"
-            + (f"; the checkpoint {checkpoint} holds the run: resume with rnnlib.resume({str(checkpoint)!r}, "
-               f"corpus)" if checkpoint else " (no checkpoint was asked for: nothing to resume from)"))
-        print(stop, flush=True)
-        stop.history = history
-        raise stop
+        raise TrainingStopped(state, checkpoint)
     return history
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """A run stopped on request (Ctrl-C, a notebook's stop button) after a whole update.
+
+    A KeyboardInterrupt, so that a script or a notebook's Run All stops too; in IPython it
+    shows as the few lines of .lines (what was saved, and the statement that continues),
+    not as a traceback.  history: the run so far; checkpoint: where it was saved (or None);
+    hint: the statement that continues it (or None)."""
+
+    def __init__(self, state: TrainingState, checkpoint=None):
+        self.history, self.checkpoint = state.history, checkpoint
+        done = f"Interrupted after update {state.update:,} of {state.total:,}"
+        if checkpoint is None:
+            self.hint = None
+            self.lines = [f"{done}: no checkpoint was asked for, so there is nothing to resume from."]
+        else:
+            self.hint = f"rnn, history = rnnlib.resume({str(checkpoint)!r}, corpus)"
+            model = state.finished
+            kept = ("" if model is None else
+                    f" The finished model in {model} is unchanged." if model.is_file() else
+                    f" There is no finished model yet ({model} is written when a run reaches its end).")
+            self.lines = [f"{done}: the run so far is saved in {checkpoint}.{kept}",
+                          "To continue it (to the same end, bit for bit), then the cells below:",
+                          f"    {self.hint}"]
+        super().__init__(" ".join(line.strip() for line in self.lines))
+
+    def _render_traceback_(self):
+        return self.lines
 
 
 def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> str | None:
@@ -884,6 +922,7 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "sample_lengths": np.array([len(text) for _, text in samples], dtype=np.int64),
         "sample_texts": _code_points("".join(text for _, text in samples)),
         "eval_every": state.eval_every, "eval_updates": np.array(list(history.eval_bpc), dtype=np.int64),
+        "finished": np.array("" if state.finished is None else _relative_to(state.finished, path.parent)),
         "eval_bpc": np.array(list(history.eval_bpc.values()), dtype=float),
     }
     if state.eval_data is not None:
@@ -903,6 +942,14 @@ def save_checkpoint(path, state: TrainingState) -> Path:
                                  f"previous checkpoint there, if any, is intact. Free some space, or give "
                                  f"another checkpoint path") from err
     return path
+
+
+def _relative_to(path: Path, folder: Path) -> str:
+    """path from folder (so that a results folder moved whole keeps its links), or absolute."""
+    try:
+        return os.path.relpath(path, folder)
+    except ValueError:  # another drive, on Windows
+        return str(Path(path).resolve())
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -937,7 +984,9 @@ def load_checkpoint(path) -> TrainingState:
         raise ValueError(f"{path} has checkpoint format version {fields.get('version')}; this rnnlib "
                          f"reads version {CHECKPOINT_VERSION}: use the rnnlib that wrote it")
     try:
-        return _checkpoint_from_fields(fields)
+        state = _checkpoint_from_fields(fields)
+        state.finished = path.parent / str(fields["finished"]) if str(fields.get("finished", "")) else None
+        return state
     except Exception as err:
         raise ValueError(f"{path} is a damaged checkpoint ({type(err).__name__}: {err}): use an "
                          f"intact copy, or train again") from None

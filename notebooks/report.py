@@ -4,6 +4,7 @@ The notebooks narrate and call these; rnnlib.py holds the computation only.  Sec
 published run · tables · gradient checks · training · synthesis · beyond the assignment.
 """
 
+import asyncio
 import html
 import inspect
 import json
@@ -250,6 +251,7 @@ def print_samples(history: History) -> None:
 SAMPLE_LENGTH, SAMPLE_SEED, SAMPLE_PRIME = 300, 0, None
 # The temperature slider's range, live and static.
 T_MIN, T_MAX, T_STEP = 0.1, 2.0, 0.05
+PRIME_PAUSE = 0.3  # seconds without a key press after which the live explorer applies a typed prime
 
 
 class Sample:
@@ -376,8 +378,9 @@ monospace); font-size: var(--jp-code-font-size, 13px); line-height: var(--jp-cod
 def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SAMPLE_LENGTH, seed=SAMPLE_SEED,
                          prime=SAMPLE_PRIME):
     """Sliders for temperature (0.1–2.0) and length, a seed box, a prime box, and the text they
-    give (the prime, then the continuation), re-sampled from rnn whenever one of them changes.
-    A prime with characters outside the vocabulary shows a message naming them instead.
+    give (the prime, then the continuation), re-sampled from rnn whenever one of them changes:
+    the prime as it is typed, once typing pauses (no Enter needed).  A prime with characters
+    outside the vocabulary shows a message naming them instead.
     Returns the ipywidgets box."""
     import ipywidgets as widgets
 
@@ -391,7 +394,7 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SA
         "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=style,
                                        layout=widgets.Layout(width="20em")),
         "prime": widgets.Text(value=corpus.text[0] if prime is None else prime, description="prime text",
-                              continuous_update=False, style=style, layout=layout),
+                              continuous_update=True, style=style, layout=layout),
     }
     text = widgets.Output(layout=widgets.Layout(border="1px solid #ccc", padding="0.5em"))
 
@@ -409,8 +412,20 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SA
             shown = {"text/plain": repr(text_now), "text/html": text_now._repr_html_()}
         text.outputs = ({"output_type": "display_data", "data": shown, "metadata": {}},)
 
-    for control in controls.values():
-        control.observe(resample, names="value")
+    pending = []
+
+    def resample_soon(_=None):
+        """For the prime, which changes at every key: re-sample once typing pauses for PRIME_PAUSE s."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not in a kernel's event loop (a script, a test): at once
+            return resample()
+        for handle in pending:
+            handle.cancel()
+        pending[:] = [loop.call_later(PRIME_PAUSE, resample)]
+
+    for name, control in controls.items():
+        control.observe(resample_soon if name == "prime" else resample, names="value")
     resample()
     box = widgets.VBox([*controls.values(), text])
     box.controls, box.text = controls, text
@@ -421,29 +436,48 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SA
     return box
 
 
-def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4, seed=1,
-                       **train_args) -> TrainingState:
-    """The training checkpoint at path if it was trained on this very corpus; otherwise train
-    with the assignment's settings (printing why), checkpointing there.  Its .best is the
-    best model.  path: default rnnlib.CHECKPOINT_PATH, where notebooks/2_training.ipynb trains."""
-    path = Path(path or rnnlib.CHECKPOINT_PATH)
-    reason = "there is no checkpoint yet"
+def load_or_train_best(corpus: Corpus, path=None, *, checkpoint=None, m=100, sigma=0.01, epochs=4,
+                       seed=rnnlib.DEFAULT_SEED, **train_args) -> TrainingState:
+    """The last finished main run, if it was trained on this very corpus: its .best is the best
+    model.  path: default rnnlib.MODEL_PATH, which only a run that reached its end writes, so a
+    stopped re-run of notebooks/2_training.ipynb leaves it as it was.  Without one, finishes the
+    run in checkpoint (default: training.npz beside path, where notebook 2 trains) if it was
+    trained on this corpus, else trains the main run with the assignment's settings, saying why."""
+    path = Path(path or rnnlib.MODEL_PATH)
+    checkpoint = Path(checkpoint or path.with_name(rnnlib.CHECKPOINT_PATH.name))
+    reason = "there is no finished model yet"
     if path.is_file():
         try:
             saved = rnnlib.load_checkpoint(path)
         except ValueError as err:  # damaged, or written by another version of rnnlib
-            saved, reason = None, f"the checkpoint there cannot be read ({err})"
+            saved, reason = None, f"the model there cannot be read ({err})"
         if saved is not None and saved.trained_on(corpus):
-            if saved.update < saved.total:
-                print(f"The run in {rnnlib.display_path(path)} stopped at update {saved.update:,} of "
-                      f"{saved.total:,}: its best model so far is used (rnnlib.resume finishes it).")
             return saved
         if saved is not None:
-            reason = f"the checkpoint there was trained on another text ({saved.source})"
-    print(f"Training on {corpus.source}, as {reason}: m = {m}, {epochs} epochs, seed {seed}.")
-    rnnlib.train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
-          checkpoint=path, **train_args)
+            reason = f"the model there was trained on another text ({saved.source})"
+    run = _run_on(checkpoint, corpus)
+    if run is None:
+        print(f"Training on {corpus.source}, as {reason} ({rnnlib.display_path(path)}): m = {m}, "
+              f"{epochs} epochs, seed {seed}.")
+        rnnlib.train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
+                     checkpoint=checkpoint, finished=path, **train_args)
+        return rnnlib.load_checkpoint(path)
+    if run.update < run.total:
+        print(f"Finishing the run in {rnnlib.display_path(checkpoint)} (stopped at update {run.update:,} of "
+              f"{run.total:,}), as {reason} ({rnnlib.display_path(path)}).")
+        rnnlib.resume(checkpoint, corpus, progress=train_args.get("progress", True))
+        run = rnnlib.load_checkpoint(checkpoint)
+    rnnlib.save_checkpoint(path, run)  # a finished run that did not know where its model goes
     return rnnlib.load_checkpoint(path)
+
+
+def _run_on(checkpoint: Path, corpus: Corpus) -> TrainingState | None:
+    """The run saved at checkpoint if it is readable and was trained on corpus, else None."""
+    try:
+        run = rnnlib.load_checkpoint(checkpoint)
+    except (OSError, ValueError):  # none, or damaged: there is nothing to finish
+        return None
+    return run if run.trained_on(corpus) else None
 
 
 # ----------------------------------------------------------------------------- beyond the assignment

@@ -8,11 +8,14 @@ their static forms.  build/report.pdf is that page printed by Debian's Chromium.
 """
 
 import argparse
+import asyncio
 import copy
 import datetime
 import html
+import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -23,6 +26,7 @@ import nbformat
 from jupyter_client import KernelManager
 from latex2mathml.converter import convert as latex_to_mathml
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
@@ -45,12 +49,33 @@ def execute(path: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as sockets:  # IPC sockets: the kernel's traffic stays off TCP
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
-        NotebookClient(nb, km=km, timeout=None, record_timing=False,
-                       resources={"metadata": {"path": str(path.parent)}}).execute(cleanup_kc=True)
+        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # then it goes on ignoring Ctrl-C
+        NotebookClient(nb, km=km, timeout=None, record_timing=False, resources={"metadata": {"path": str(path.parent)}},
+                       on_notebook_start=None if ignored else forward_interrupts(km)).execute(cleanup_kc=True)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # no timings in the committed notebooks
     nbformat.write(nb, path)
     return nb
+
+
+def forward_interrupts(km: KernelManager):
+    """A hook for NotebookClient's on_notebook_start: from then on, Ctrl-C goes to the kernel as a
+    notebook's stop button does (the kernel has a session of its own, which the terminal's Ctrl-C
+    does not reach, and nbclient's own handler would shut it down mid-cell): training finishes its
+    update and saves, and the cell fails, which ends the execution.  A second Ctrl-C stops this
+    process at once."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nStopping the notebook's current cell (press Ctrl-C again to stop at once) ...", flush=True)
+        # The signal itself, as jupyter_client's interrupt sends it, without its asyncio calls, which
+        # cannot run inside nbclient's event loop, interrupted here.
+        os.kill(km.provisioner.pid, signal.SIGINT)
+
+    def install(**_):
+        asyncio.get_event_loop().remove_signal_handler(signal.SIGINT)  # nbclient's, which shuts the kernel down
+        signal.signal(signal.SIGINT, handler)
+
+    return install
 
 
 # The static report --------------------------------------------------------------------------------
@@ -257,7 +282,13 @@ def main(argv=None):
             continue
         t0 = time.perf_counter()
         print(f"executing notebooks/{path.name} ...", flush=True)
-        notebooks.append(execute(path))
+        try:
+            notebooks.append(execute(path))
+        except CellExecutionError as err:
+            if err.ename not in ("TrainingStopped", "KeyboardInterrupt"):
+                raise
+            print(f"Stopped in notebooks/{path.name}, which is left as it was: {err.evalue}", file=sys.stderr)
+            return 130
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
     write_html(notebooks, REPORT)
     print(f"report: {REPORT}", flush=True)

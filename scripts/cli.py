@@ -116,7 +116,7 @@ def parser() -> Parser:
     sample.set_defaults(command=run_sample)
     sample.add_argument("--checkpoint", metavar="PATH",
                         help=f"a checkpoint written by train (default: "
-                             f"{rnnlib.display_path(rnnlib.CHECKPOINT_PATH)}, the report's)")
+                             f"{rnnlib.display_path(rnnlib.MODEL_PATH)}, the report's last finished run)")
     sample.add_argument("--prime", metavar="TEXT",
                         help="the text to continue (default: a newline, or the vocabulary's first "
                              "character if the text has no newline)")
@@ -272,9 +272,10 @@ def say(line):
 
 
 def run_sample(args) -> int:
-    path = Path(args.checkpoint) if args.checkpoint else rnnlib.CHECKPOINT_PATH
+    path = Path(args.checkpoint) if args.checkpoint else rnnlib.MODEL_PATH
     shown = rnnlib.display_path(path)
-    state = open_checkpoint(path, f"train one with `{RUN} train TEXT`, and give the --checkpoint it names")
+    state = open_checkpoint(path, f"train one with `{RUN} train TEXT`, and give the --checkpoint it names"
+                                  + ("" if args.checkpoint else f" (`{RUN} report` makes this default one)"))
     prime = args.prime
     if prime is None:
         prime = "\n" if "\n" in state.chars else state.chars[0]

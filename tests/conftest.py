@@ -56,7 +56,7 @@ def serving_env(tmp_path):
     corpus = rnnlib.load_corpus(corpus_path)
     results = tmp_path / "results"
     rnnlib.train(rnnlib.RNN.init(corpus.K, m=32, rng=0), corpus, updates=400, progress=False,
-                 checkpoint=results / "training.npz")
+                 checkpoint=results / "training.npz", finished=results / "model.npz")
     return dict(os.environ, RNN_CORPUS=str(corpus_path), RNN_RESULTS=str(results), TMPDIR=str(tmp_path),
                 JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                 JUPYTER_DATA_DIR=str(tmp_path / "data"))

@@ -121,17 +121,21 @@ def test_resume_counts_epochs_like_train(tmp_path, small_corpus):
 
 
 def test_an_interrupt_stops_cleanly_and_the_run_resumes_exactly(tmp_path, small_corpus, uninterrupted,
-                                                                monkeypatch, capsys, interrupt_on_call):
+                                                                monkeypatch, interrupt_on_call):
     path = tmp_path / "run.npz"
     real = rnnlib.loss_and_gradients
     interrupt_on_call(13)  # in update 12
     rnn = fresh(small_corpus)
-    with pytest.raises(KeyboardInterrupt, match=r"Interrupted after update 12 of 35; the checkpoint .*run\.npz "
-                                                r"holds the run: resume with rnnlib\.resume\(") as stopped:
+    with pytest.raises(KeyboardInterrupt, match=r"Interrupted after update 12 of 35: the run so far is saved in "
+                                                r".*run\.npz") as stopped:
         rnnlib.train(rnn, small_corpus, updates=35, rng=7, checkpoint=path, checkpoint_every=100, **SETTINGS)
     history = stopped.value.history  # the caller stops too, with what was done
     assert history.interrupted and history.updates == 12
-    assert "Interrupted after update 12 of 35" in capsys.readouterr().out
+    # In IPython: three lines, no traceback, the last the statement that continues the notebook.
+    assert stopped.value._render_traceback_() == [
+        f"Interrupted after update 12 of 35: the run so far is saved in {path}.",
+        "To continue it (to the same end, bit for bit), then the cells below:",
+        f"    rnn, history = rnnlib.resume({str(path)!r}, corpus)"]
     assert np.isfinite(history.best_loss) and history.best_update < 12
     assert rnnlib.load_checkpoint(path).update == 12
     monkeypatch.setattr(rnnlib, "loss_and_gradients", real)
@@ -150,7 +154,7 @@ def test_an_interrupt_before_the_first_update_still_leaves_a_checkpoint(tmp_path
 
 def test_an_interrupt_without_a_checkpoint_says_there_is_nothing_to_resume(small_corpus, interrupt_on_call):
     interrupt_on_call(4)  # in update 3
-    with pytest.raises(KeyboardInterrupt, match="after update 3 of 35 .no checkpoint was asked for") as stopped:
+    with pytest.raises(KeyboardInterrupt, match="after update 3 of 35: no checkpoint was asked for") as stopped:
         rnnlib.train(fresh(small_corpus), small_corpus, updates=35, **SETTINGS)
     assert stopped.value.history.updates == 3
 

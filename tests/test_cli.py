@@ -167,7 +167,7 @@ ERRORS = {
                             ["trained on poems.txt, not on reversed.txt", "--force"]),
     "resume with other settings": (["poems.txt", "--resume", "--m", "32"], ["--m 32 (it has 16)"]),
     "resume already done": (["poems.txt", "--resume", "--updates", "30"], ["has done 30 updates", "--updates 60"]),
-    "sample without a checkpoint": (["sample"], ["no checkpoint at", "training.npz", "run.py train"]),
+    "sample without a checkpoint": (["sample"], ["no checkpoint at", "model.npz", "run.py train", "run.py report"]),
     "sample a damaged checkpoint": (["sample", "--checkpoint", "truncated.npz"], ["truncated.npz is not a readable"]),
     "sample a foreign file": (["sample", "--checkpoint", "foreign.npz"], ["not an rnnlib checkpoint", "give"]),
     "prime outside the vocabulary": (["sample", "--checkpoint", "results/poems.npz", "--prime", "Zoë"],

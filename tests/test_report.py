@@ -25,10 +25,11 @@ def trained(small_corpus):
 
 
 def test_load_or_train_best_trains_once_and_retrains_for_another_text(tmp_path, small_corpus, capsys):
-    path = tmp_path / "training.npz"
+    path = tmp_path / "model.npz"
     first = report.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
-    assert "as there is no checkpoint yet" in capsys.readouterr().out and path.is_file()
+    assert "as there is no finished model yet" in capsys.readouterr().out and path.is_file()
     assert first.update == first.total == 2 * rnnlib.updates_per_epoch(len(small_corpus.data), 25)
+    assert rnnlib.load_checkpoint(tmp_path / "training.npz").update == first.update  # the run, beside it
     again = report.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
     assert capsys.readouterr().out == "" and np.array_equal(again.best.theta, first.best.theta)
     other = rnnlib.Corpus(small_corpus.text.upper(), source="shouting")
@@ -37,14 +38,20 @@ def test_load_or_train_best_trains_once_and_retrains_for_another_text(tmp_path, 
     assert rnnlib.load_checkpoint(path).source == "shouting"
 
 
-def test_load_or_train_best_uses_an_unfinished_run_and_says_so(tmp_path, small_corpus, capsys):
-    path = tmp_path / "training.npz"
-    rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=20, checkpoint=path, progress=False)
-    rewritten = rnnlib.load_checkpoint(path)
-    rewritten.total = 50
-    rnnlib.save_checkpoint(path, rewritten)
-    ckpt = report.load_or_train_best(small_corpus, path)
-    assert ckpt.update == 20 and "stopped at update 20 of 50" in capsys.readouterr().out
+def test_load_or_train_best_finishes_a_stopped_run_when_there_is_no_model(tmp_path, small_corpus, capsys,
+                                                                          interrupt_on_call):
+    path, run = tmp_path / "model.npz", tmp_path / "training.npz"
+    whole = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=50, progress=False)
+    interrupt_on_call(21)  # in update 20
+    with pytest.raises(KeyboardInterrupt):
+        rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=50, checkpoint=run, finished=path,
+                     progress=False)
+    assert not path.exists()
+    ckpt = report.load_or_train_best(small_corpus, path, m=8, progress=False)
+    said = capsys.readouterr().out
+    assert "Finishing the run in" in said and "stopped at update 20 of 50" in said
+    assert ckpt.update == 50 and np.array_equal(ckpt.history.smooth_loss, whole.smooth_loss)
+    assert np.array_equal(rnnlib.load_checkpoint(path).best.theta, whole.best.theta)
 
 
 def test_table_shows_as_text_and_html():

@@ -1,5 +1,5 @@
 """`python3 run.py serve` stops on a signal to run.py's process id and leaves nothing running:
-run.py has become Voilà itself, and Voilà takes the kernel of the page view down with it."""
+run.py has become the server itself, and Voilà takes the kernel of the page view down with it."""
 
 import os
 import signal
@@ -91,7 +91,8 @@ def test_a_signal_to_run_py_serve_stops_the_server_and_its_kernels(tmp_path, ser
         wait_for(lambda: answers(port) or server.poll() is not None, 60, "the port answering", log_path)
         assert server.poll() is None, log_path.read_text(errors="replace")
         command = cmdline(server.pid)
-        assert "voila" in command and not any(arg.endswith("run.py") for arg in command)  # exec, no child
+        # exec, no child: run.py has become serve.py, which runs Voilà in its own process
+        assert any(arg.endswith("serve.py") for arg in command) and not any(arg.endswith("run.py") for arg in command)
 
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read()  # a page view starts a kernel
         wait_for(lambda: kernels(server.pid), 60, "a kernel for the page view", log_path)
