@@ -162,9 +162,18 @@ def _describe(function, args) -> str:
 
 
 def _init_worker():
-    """In each local worker, before its first job: Ctrl-C reaches the whole process group, and
-    the parent decides (it cancels), so the worker ignores it; rnnlib.train keeps ignoring it."""
+    """In each local worker, before its first job.  Ctrl-C reaches the whole process group, and
+    the parent decides (it cancels), so the worker ignores it (rnnlib.train keeps ignoring it).
+    A parent that dies without cancelling (killed) leaves no worker training for no one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def exit_with_parent():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
 
 
 def _call(function, *args):
