@@ -161,12 +161,12 @@ def _describe(function, args) -> str:
     return f"{getattr(function, '__name__', 'job')}({shown})" if shown else getattr(function, "__name__", "job")
 
 
-def _init_worker():
+def _init_worker(parent: int):
     """In each local worker, before its first job.  Ctrl-C reaches the whole process group, and
     the parent decides (it cancels), so the worker ignores it (rnnlib.train keeps ignoring it).
-    A parent that dies without cancelling (killed) leaves no worker training for no one."""
+    A parent that dies without cancelling (killed) leaves no worker training for no one, even
+    one that dies before this runs (parent: its pid, given by the parent)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
 
     def exit_with_parent():
         while os.getppid() == parent:
@@ -313,7 +313,8 @@ class Runner:
                 continue
             slot = free.pop(0)
             if slot not in self._executors:
-                self._executors[slot] = ProcessPoolExecutor(max_workers=1, initializer=_init_worker)
+                self._executors[slot] = ProcessPoolExecutor(max_workers=1, initializer=_init_worker,
+                                                            initargs=(os.getpid(),))
             self._running[self._executors[slot].submit(_call, function, *args)] = future, function, args, slot
 
     def _finish_local(self, engine_future):
