@@ -234,10 +234,10 @@ class SeedRuns:
         return np.array_equal(first.smooth_loss, history.smooth_loss[:2])
 
     def collect(self, main: History | None = None) -> dict:
-        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as it
-        arrives, collected or not).  main: the main run's history, the seed from_main's run (trained now instead if
-        main is not that run or stopped before `updates` updates).  A stop while waiting stops
-        the workers; the runs already finished stay kept."""
+        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as
+        it arrives, collected or not).  main: the main run's history, the seed from_main's run
+        (trained now instead if main is not that run or stopped before `updates` updates).  A
+        stop while waiting stops the workers; the runs already finished stay kept."""
         try:
             if self.from_main is not None and self.from_main not in self.kept:
                 if self._is_main_run(main, self.from_main):
