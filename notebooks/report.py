@@ -243,6 +243,8 @@ class SeedRuns:
                 if self._is_main_run(main, self.from_main):
                     self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
                 else:
+                    print(f"Seed {self.from_main}'s run is trained too: the main run given is not its run, "
+                          f"or stopped before {self.updates:,} updates.")
                     self._start(self.from_main)
             seeds = {future: seed for seed, future in self.pending.items()}
             for future in concurrent.futures.as_completed(seeds):
