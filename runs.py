@@ -199,9 +199,9 @@ class Runner:
     submit returns a concurrent.futures.Future: its result is the job's return value; its
     exception RunFailed (the job raised, or its worker died) or CancelledError (cancelled).
     cancel() stops everything: jobs not started are dropped and local workers are killed (a job
-    already running on a Dask worker runs to its end there; its result is dropped).  As a
-    context manager, leaving the block normally waits for nothing and closes; leaving it with
-    an exception (Ctrl-C) cancels.  Runners still working when Python exits are cancelled.
+    already running on a Dask worker runs to its end there; its result is dropped).  close()
+    waits for the jobs submitted.  As a context manager: close() when the block ends, cancel()
+    when an exception (Ctrl-C) leaves it.  Runners still working when Python exits are cancelled.
     """
 
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None):
