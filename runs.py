@@ -263,6 +263,11 @@ class Runner:
             if self._client is not None:
                 engine_future.cancel()
             _settle(future, exception=concurrent.futures.CancelledError())
+        # loky's shutdown trips over a job it has not handed to its worker yet: let it do that first
+        deadline = time.monotonic() + 1
+        for engine_future, _ in running:
+            while not (self._client or engine_future.running() or engine_future.done()) and time.monotonic() < deadline:
+                time.sleep(0.01)
         for executor in executors:
             executor.shutdown(wait=False, kill_workers=True)
         if self._client is not None:
