@@ -191,7 +191,8 @@ class Runner:
 
     workers: local worker processes (default: all cores), each a one-process loky executor, so
     that a worker that dies is known to have been running exactly its job; they start with
-    the first job and stop when there is nothing left to do.  scheduler: a Dask scheduler's
+    the first job and stop when there is nothing left to do (runner.workers may be raised
+    meanwhile: more jobs then run at once).  scheduler: a Dask scheduler's
     address (e.g. tcp://host:8786) instead; workers is then the cluster's business (start them
     with `dask worker ADDRESS --nthreads 1`, so each runs one job at a time).  Raises
     SchedulerUnreachable if it does not answer within CONNECT_TIMEOUT seconds.
