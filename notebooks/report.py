@@ -4,11 +4,15 @@ The notebooks narrate and call these; rnnlib.py holds the computation only.  Sec
 published run · tables · gradient checks · training · synthesis · beyond the assignment.
 """
 
+import concurrent.futures
+import contextlib
 import html
 import inspect
+import io
 import json
 import math
 import numbers
+import os
 import re
 import time
 from pathlib import Path
@@ -17,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import rnnlib
+import runs
 from rnnlib import RNN, Corpus, History, TrainingState
 
 # The smooth loss of the published run (m = 100, eta = 0.1, seq_length = 25, sigma = 0.01).
@@ -170,24 +175,81 @@ def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PU
                  float_format="{:.2f}")
 
 
-def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_001, m: int = 100) -> dict:
-    """{seed: smooth loss per update} of runs that differ only in the seed of U, W, V (the
-    published run is one such draw).  Kept in the results folder for this text and these
-    settings, so that a later notebook recalls them instead of training again."""
-    path = rnnlib.RESULTS_DIR / "seed_runs.npz"
-    key = f"{rnnlib.text_fingerprint(corpus.text)} m={m} updates={updates}"
-    seeds = list(seeds)
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as saved:
-            if str(saved["key"]) == key and saved["seeds"].tolist() == seeds:
-                return dict(zip(seeds, saved["smooth_loss"]))
-    runs = {}
-    for seed in tqdm(seeds, desc=f"{len(seeds)} runs of {updates:,} updates", unit="run"):
-        runs[seed] = rnnlib.train(RNN.init(corpus.K, m=m, rng=seed), corpus, updates=updates, sample_every=None,
-                                  progress=False).smooth_loss
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, key=np.array(key), seeds=np.array(seeds), smooth_loss=np.stack(list(runs.values())))
-    return runs
+class SeedRuns:
+    """Runs that differ only in the seed of U, W, V (the published run is one such draw), for
+    their first `updates` updates, started at once in worker processes (runs.Runner: `runner`,
+    or a new one with a worker per core but one, the notebook training its main run meanwhile).
+
+    Each is kept in the results folder under a key of the text, its settings and the code
+    (runs.cache_key), and recalled instead of trained again.  from_main: the seed of the main run,
+    whose first updates are that seed's run: not started, collect takes it from the main run."""
+
+    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = 20_001, m: int = 100, *,
+                 from_main: int | None = None, runner: runs.Runner | None = None):
+        self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
+        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates) for seed in self.seeds}
+        self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
+        self.runner, self.pending = runner, {}
+        for seed in self.seeds:
+            if seed not in self.kept and seed != from_main:
+                self._start(seed)
+
+    def _path(self, seed) -> Path:
+        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}.npy"
+
+    def _recall(self, seed):
+        with contextlib.suppress(OSError, ValueError):  # none kept, or a damaged file: train it again
+            return np.load(self._path(seed), allow_pickle=False)
+        return None
+
+    def _start(self, seed):
+        if self.runner is None:
+            self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
+        self.pending[seed] = self.runner.submit(runs.run, self.specs[seed], self.corpus.text, self.corpus.source, True)
+
+    def _keep(self, seed, loss):
+        path = self._path(seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"partial-{path.name}")  # whole or absent: replaced in one step
+        np.save(partial, loss)
+        os.replace(partial, path)
+        self.kept[seed] = loss
+
+    def _is_main_run(self, history: History, seed: int) -> bool:
+        """Whether history is the run of this seed: its first two updates are that run's."""
+        spec = self.specs[seed]
+        if history is None or history.updates < spec.updates:
+            return False
+        first = rnnlib.train(RNN.init(self.corpus.K, m=spec.m, rng=seed), self.corpus, updates=2, rng=seed,
+                             sample_every=None, progress=False)
+        return np.array_equal(first.smooth_loss, history.smooth_loss[:2])
+
+    def collect(self, main: History | None = None) -> dict:
+        """{seed: smooth loss per update}, waiting for the runs still training, each kept as it
+        arrives.  main: the main run's history, the seed from_main's run (trained now instead if
+        main is not that run or stopped before `updates` updates).  A stop while waiting stops
+        the workers; the runs already finished stay kept."""
+        try:
+            if self.from_main is not None and self.from_main not in self.kept:
+                if self._is_main_run(main, self.from_main):
+                    self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
+                else:
+                    self._start(self.from_main)
+            seeds = {future: seed for seed, future in self.pending.items()}
+            for future in concurrent.futures.as_completed(seeds):
+                self._keep(seeds[future], future.result().history.smooth_loss)
+        except KeyboardInterrupt:
+            if self.runner is not None:
+                self.runner.cancel()
+            raise
+        return {seed: self.kept[seed] for seed in self.seeds}
+
+
+def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_001, m: int = 100, *,
+              runner: runs.Runner | None = None) -> dict:
+    """{seed: smooth loss per update} of SeedRuns: recalled from the results folder, or trained
+    in worker processes now."""
+    return SeedRuns(corpus, seeds, updates, m, runner=runner).collect()
 
 
 def seed_table(runs: dict, every: int = 10_000) -> Table:
@@ -444,6 +506,40 @@ def load_or_train_best(corpus: Corpus, path=None, *, m=100, sigma=0.01, epochs=4
     rnnlib.train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
           checkpoint=path, **train_args)
     return rnnlib.load_checkpoint(path)
+
+
+# ----------------------------------------------------------------------------- runs in the background
+
+
+def _printing(function, args, kwargs):
+    """function(*args, **kwargs) in a worker: (its value, what it printed).  Its progress bars, on
+    stderr, are dropped: the notebook shows none for a run it does not train itself."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        value = function(*args, **kwargs)
+    return value, printed.getvalue()
+
+
+class Background:
+    """A notebook's independent runs, training in worker processes (a runs.Runner) while its
+    cells go on.  submit(name, function, *args, **kwargs) starts function (one of this module's:
+    the workers import it) as soon as a worker is free, in the order submitted; result(name)
+    waits for it and prints what it printed.  A stop while waiting stops them all."""
+
+    def __init__(self, workers: int | None = None):
+        self.runner, self.jobs = runs.Runner(workers=workers), {}
+
+    def submit(self, name: str, function, *args, **kwargs) -> None:
+        self.jobs[name] = self.runner.submit(_printing, function, args, kwargs)
+
+    def result(self, name: str):
+        try:
+            value, printed = self.jobs[name].result()
+        except KeyboardInterrupt:
+            self.runner.cancel()
+            raise
+        print(printed, end="")
+        return value
 
 
 # ----------------------------------------------------------------------------- beyond the assignment

@@ -112,13 +112,56 @@ def test_seed_runs_are_kept_and_recalled_and_tabled(small_corpus, tmp_path, monk
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     runs = report.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
     assert list(runs) == [0, 1] and runs[0].shape == (21,) and not np.array_equal(runs[0], runs[1])
-    monkeypatch.setattr(rnnlib, "train", None)  # a second call recalls them without training
-    assert all(np.array_equal(a, b) for a, b in zip(report.seed_runs(small_corpus, [0, 1], 21, 4).values(),
-                                                     runs.values()))
+    alone = rnnlib.train(RNN.init(small_corpus.K, m=4, rng=1), small_corpus, updates=21, rng=1, progress=False)
+    assert np.array_equal(runs[1], alone.smooth_loss)  # trained in a worker, the same to the bit
+    with monkeypatch.context() as m:
+        m.setattr(report.runs.Runner, "submit", None)  # a second call recalls them without training
+        assert all(np.array_equal(a, b) for a, b in zip(report.seed_runs(small_corpus, [0, 1], 21, 4).values(),
+                                                         runs.values()))
     table = report.seed_table(runs, every=10)
     assert [row[0] for row in table.rows] == ["seed 0", "seed 1", "published"]
     assert table.columns == ["run", "update 10", "update 20"]
     assert table.rows[0][1] == runs[0][10] != table.rows[1][1]
+
+
+def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(small_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    main = rnnlib.train(RNN.init(small_corpus.K, m=4, rng=0), small_corpus, updates=40, rng=0, progress=False)
+    band = report.SeedRuns(small_corpus, seeds=[0, 1], updates=21, m=4, from_main=0)
+    assert list(band.pending) == [1]  # seed 0 is not trained: the main run's start is its run
+    runs = band.collect(main=main)
+    assert np.array_equal(runs[0], main.smooth_loss[:21]) and len(list((tmp_path / "seed_runs").iterdir())) == 2
+    other = rnnlib.Corpus(small_corpus.text.upper(), source="shouting")
+    again = report.SeedRuns(other, seeds=[0, 1], updates=21, m=4, from_main=0)
+    assert sorted(again.pending) == [1] and again.kept == {}  # another text: nothing recalled
+    assert not np.array_equal(again.collect(main=main)[0], runs[0])  # main is not its run: trained
+
+
+def test_a_stop_while_collecting_keeps_the_finished_seed_runs_and_stops_the_rest(small_corpus, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    keep = report.SeedRuns._keep
+
+    def stop_after_the_first(band, seed, loss):
+        keep(band, seed, loss)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report.SeedRuns, "_keep", stop_after_the_first)
+    band = report.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4)
+    with pytest.raises(KeyboardInterrupt):
+        band.collect()
+    assert len(band.kept) == 1 and [p.name for p in (tmp_path / "seed_runs").iterdir()] == [
+        f"{report.runs.cache_key(band.specs[seed], small_corpus.text)}.npy" for seed in band.kept]
+    assert all(future.done() for future in band.pending.values())  # finished, or cancelled
+
+
+def test_background_jobs_give_their_values_and_what_they_printed(small_corpus, capsys):
+    background = report.Background(workers=1)
+    background.submit("held", report.held_out_run, small_corpus, fraction=0.8, epochs=2, m=8)
+    history = background.result("held")
+    assert "training on pangrams, first 80%" in capsys.readouterr().out
+    here = report.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8)
+    assert np.array_equal(history.smooth_loss, here.smooth_loss) and history.eval_bpc == here.eval_bpc
 
 
 def test_temperature_explorer_resamples_when_a_control_moves(small_corpus, trained):
@@ -242,15 +285,6 @@ def test_dtype_runs_time_both(small_corpus):
     runs = report.dtype_runs(small_corpus, updates=20, m=8)
     assert list(runs) == ["float64", "float32"] and all(seconds > 0 for _, seconds in runs.values())
     assert len(report.plot_dtypes(runs).axes) == 2
-
-
-def test_an_interrupt_during_the_seed_runs_stops_them_cleanly(small_corpus, monkeypatch, tmp_path,
-                                                              interrupt_on_call):
-    interrupt_on_call(30)  # in update 8 of the second run
-    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
-    with pytest.raises(KeyboardInterrupt, match="Interrupted after update 8 of 21"):
-        report.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
-    assert not list(tmp_path.iterdir())  # nothing half-made is kept
 
 
 def test_the_static_slider_holds_the_fixed_temperature_texts_from_0_10_to_2_00(small_corpus, trained, capsys):
