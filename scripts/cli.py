@@ -386,6 +386,7 @@ def run_sweep(args) -> int:
 
     def updates_for(seq_length):
         return args.updates or rnnlib.updates_per_epoch(len(trained_part), seq_length) * epochs
+
     shared = {"held_out": args.held_out, "text_sha256": rnnlib.text_fingerprint(corpus.text)}
     rows = read_rows(out)
     check_same_sweep(rows, shared, updates_for, args, corpus.source, shown)
@@ -395,17 +396,17 @@ def run_sweep(args) -> int:
     # the largest networks first, so that the last runs to finish are short ones
     todo.sort(key=lambda run: -run["m"])
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
-        f"{min(args.workers or runs.default_workers(), len(todo))} worker processes"
+        plural(min(args.workers or runs.default_workers(), len(todo)), "worker process", "worker processes")
     say(f"Sweep on {corpus.source} ({len(corpus):,} characters, K = {corpus.K}; the last {percent(args.held_out)} "
         f"held out): {len(grid)} runs, {len(grid) - len(todo)} of them already in {shown}"
         + (f"; {len(todo)} to train on {where}. Ctrl-C stops, keeping every finished row." if todo else "."))
-    lost = []
+    lost, failed = [], []
     if todo:
         jobs = [(runs.Spec(m=run["m"], eta=run["eta"], seq_length=run["seq_length"], seed=run["seed"],
                            updates=args.updates, epochs=epochs, held_out=args.held_out), corpus.text, corpus.source)
                 for run in todo]
         try:
-            lost = train_runs(jobs, todo, rows, shared, out, args)
+            lost, failed = train_runs(jobs, todo, rows, shared, out, args)
         except runs.SchedulerUnreachable as err:
             raise UserError(str(err)) from None
         except KeyboardInterrupt:
@@ -413,12 +414,14 @@ def run_sweep(args) -> int:
             say(f"Stopped: {done} of the {len(grid)} runs are in {shown}. The same command trains the "
                 f"{len(grid) - done} others.")
             return 130
-    print_table(rows, args)
+    if rows:
+        print_table(rows, args)
     if lost:
-        say(f"{len(lost)} run{'s' if len(lost) > 1 else ''} gave no row: {'; '.join(lost)}. The same command again "
-            f"trains {'them' if len(lost) > 1 else 'it'}.")
-        return 1
-    return 0
+        say(f"{len(lost)} run{'s' if len(lost) > 1 else ''} lost, {'their workers' if len(lost) > 1 else 'its worker'} "
+            f"died: {'; '.join(lost)}. The same command again trains {'them' if len(lost) > 1 else 'it'}.")
+    if failed:  # the same settings would fail again: say why, and let the user change them
+        say(f"{len(failed)} run{'s' if len(failed) > 1 else ''} failed: {'; '.join(failed)}.")
+    return 1 if lost or failed else 0
 
 
 def held_out_part(corpus, held_out, seq_length):
@@ -437,6 +440,10 @@ def held_out_part(corpus, held_out, seq_length):
     return trained
 
 
+def plural(n, one, many) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def percent(fraction) -> str:
     return f"{fraction * 100:g}%"
 
@@ -447,16 +454,18 @@ def key(row):
 
 def train_runs(jobs, todo, rows, shared, out, args) -> list:
     """Train the jobs, adding each finished run's row to rows and writing them all to out at once;
-    returns the runs that gave no row, described."""
-    lost = []
+    returns the runs that gave no row, described: (lost with their worker, failed with an error)."""
+    lost, failed = [], []
     # the runner first: a scheduler that does not answer is one line, with no progress bar before it
     with runs.Runner(workers=args.workers, scheduler=args.scheduler) as runner, \
             tqdm(total=len(jobs), unit="run", file=sys.stderr) as bar:
         for i, result in runner.map(runs.run, jobs):
-            if isinstance(result, runs.RunFailed):
-                why = "its worker died" if result.lost else str(result.__cause__ or result)
-                lost.append(f"{describe(todo[i])} ({why})")
-                tqdm.write(f"lost: {lost[-1]}", file=sys.stderr)
+            if isinstance(result, runs.RunFailed) and result.lost:
+                lost.append(describe(todo[i]))
+                tqdm.write(f"lost: {lost[-1]} (its worker died)", file=sys.stderr)
+            elif isinstance(result, runs.RunFailed):
+                failed.append(f"{describe(todo[i])} ({type(result.__cause__).__name__}: {result.__cause__})")
+                tqdm.write(f"failed: {failed[-1]}", file=sys.stderr)
             else:
                 rows[key(todo[i])] = {**todo[i], "updates": result.updates, "best_smooth_loss": result.best_smooth_loss,
                                       "held_out_bpc": result.held_out_bpc, "seconds": result.seconds, **shared}
@@ -464,7 +473,7 @@ def train_runs(jobs, todo, rows, shared, out, args) -> list:
                 best = min(row["held_out_bpc"] for row in rows.values())
                 bar.set_postfix(best_held_out_bpc=f"{best:.3f}", refresh=False)
             bar.update()
-    return lost
+    return lost, failed
 
 
 def describe(run) -> str:

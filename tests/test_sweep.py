@@ -158,8 +158,9 @@ def test_a_killed_worker_loses_only_its_run_and_the_rerun_trains_it(folder):
     assert len(rows(out)) == 3
     (lost,) = set(rows(folder / "results" / "sweep-poems.csv")) - set(rows(out))
     m, eta, s, seed = lost
-    named = f"m {m}, eta {eta}, seq-length {s}, seed {seed} (its worker died)"
-    assert f"lost: {named}" in err and f"1 run gave no row: {named}. The same command again trains it." in said
+    named = f"m {m}, eta {eta}, seq-length {s}, seed {seed}"
+    assert f"lost: {named} (its worker died)" in err
+    assert f"1 run lost, its worker died: {named}. The same command again trains it." in said
     status, said, err = sweep("--workers", "2", "--out", out.name, cwd=folder)
     assert status == 0 and "3 of them already in killed.csv; 1 to train" in said, err
     assert results(out) == results(folder / "results" / "sweep-poems.csv")
@@ -207,3 +208,12 @@ def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
     assert waiting.returncode == 1 and err.count("\n") == 1, err
     assert f"error: no Dask scheduler answered at {nobody} within 10 s" in err
     assert csv_file.read_bytes() == before and not (folder / "none.csv").exists()  # never touched by a refusal
+
+
+def test_a_run_that_fails_says_why_and_the_others_keep_their_rows(folder):
+    status, said, err = run("sweep", "poems.txt", "--m", "8", "--eta", "1e9,0.1", "--updates", "50", "--workers", "1",
+                            "--out", "diverged.csv", cwd=folder)
+    assert status == 1
+    named = "m 8, eta 1000000000.0, seq-length 25, seed 0 (FloatingPointError: the loss at update"
+    assert f"failed: {named}" in err and f"1 run failed: {named}" in said and "again" not in said
+    assert list(rows(folder / "diverged.csv")) == [("8", "0.1", "25", "0")]
