@@ -217,3 +217,12 @@ def test_a_run_that_fails_says_why_and_the_others_keep_their_rows(folder):
     named = "m 8, eta 1000000000.0, seq-length 25, seed 0 (FloatingPointError: the loss at update"
     assert f"failed: {named}" in err and f"1 run failed: {named}" in said and "again" not in said
     assert list(rows(folder / "diverged.csv")) == [("8", "0.1", "25", "0")]
+
+
+def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
+    done = subprocess.run([sys.executable, str(CLI.parent.parent / "run.py"), "sweep", "poems.txt", "--m", "8",
+                           "--updates", "20", "--workers", "1", "--out", "mine.csv"],
+                          cwd=folder, env={**os.environ, "RNN_RESULTS": str(folder / "results")}, capture_output=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert list(rows(folder / "mine.csv")) == [("8", "0.1", "25", "0")]
