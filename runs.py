@@ -161,12 +161,12 @@ def _describe(function, args) -> str:
     return f"{getattr(function, '__name__', 'job')}({shown})" if shown else getattr(function, "__name__", "job")
 
 
-def _init_worker():
+def _init_worker(parent: int):
     """In each local worker, before its first job.  Ctrl-C reaches the whole process group, and
     the parent decides (it cancels), so the worker ignores it (rnnlib.train keeps ignoring it).
-    A parent that dies without cancelling (killed) leaves no worker training for no one."""
+    A parent that dies without cancelling (killed) leaves no worker training for no one, even
+    one that dies before this runs (parent: its pid, given by the parent)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
 
     def exit_with_parent():
         while os.getppid() == parent:
@@ -216,6 +216,7 @@ class Runner:
         self._thread = None
         self._cancelled = False
         self._client = _connect(scheduler) if scheduler else None
+        self._scattered = {}                   # long text -> its Dask future (the text, on the cluster)
         _live_runners.add(self)
 
     def submit(self, function, *args) -> concurrent.futures.Future:
@@ -313,7 +314,8 @@ class Runner:
                 continue
             slot = free.pop(0)
             if slot not in self._executors:
-                self._executors[slot] = ProcessPoolExecutor(max_workers=1, initializer=_init_worker)
+                self._executors[slot] = ProcessPoolExecutor(max_workers=1, initializer=_init_worker,
+                                                            initargs=(os.getpid(),))
             self._running[self._executors[slot].submit(_call, function, *args)] = future, function, args, slot
 
     def _finish_local(self, engine_future):
@@ -331,11 +333,16 @@ class Runner:
 
     # --- the Dask engine: the scheduler queues and places the jobs
 
+    def _on_cluster(self, arg):
+        """A long text is sent to the cluster once, and each job gets its Dask future instead."""
+        if not (isinstance(arg, str) and len(arg) > 100_000):
+            return arg
+        if arg not in self._scattered:
+            self._scattered[arg] = self._client.scatter(arg, hash=True)
+        return self._scattered[arg]
+
     def _submit_dask(self, future, function, args):
-        # a long text is sent to the cluster once, not once per job
-        args = tuple(self._client.scatter(a, hash=True) if isinstance(a, str) and len(a) > 100_000 else a
-                     for a in args)
-        engine_future = self._client.submit(_call, function, *args, pure=False)
+        engine_future = self._client.submit(_call, function, *(self._on_cluster(arg) for arg in args), pure=False)
         future.set_running_or_notify_cancel()
         self._running[engine_future] = future, function, args, None
 

@@ -14,6 +14,7 @@ import math
 import numbers
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -189,7 +190,7 @@ class SeedRuns:
         self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
         self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates) for seed in self.seeds}
         self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
-        self.runner, self.pending = runner, {}
+        self.runner, self.pending, self._keeping = runner, {}, threading.Lock()
         for seed in self.seeds:
             if seed not in self.kept and seed != from_main:
                 self._start(seed)
@@ -205,7 +206,15 @@ class SeedRuns:
     def _start(self, seed):
         if self.runner is None:
             self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
-        self.pending[seed] = self.runner.submit(runs.run, self.specs[seed], self.corpus.text, self.corpus.source, True)
+        future = self.runner.submit(runs.run, self.specs[seed], self.corpus.text, self.corpus.source, True)
+        future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
+        self.pending[seed] = future
+
+    def _keep_run(self, seed, future):
+        if not future.cancelled() and future.exception() is None:
+            with self._keeping:
+                if seed not in self.kept:
+                    self._keep(seed, future.result().history.smooth_loss)
 
     def _keep(self, seed, loss):
         path = self._path(seed)
@@ -225,8 +234,8 @@ class SeedRuns:
         return np.array_equal(first.smooth_loss, history.smooth_loss[:2])
 
     def collect(self, main: History | None = None) -> dict:
-        """{seed: smooth loss per update}, waiting for the runs still training, each kept as it
-        arrives.  main: the main run's history, the seed from_main's run (trained now instead if
+        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as it
+        arrives, collected or not).  main: the main run's history, the seed from_main's run (trained now instead if
         main is not that run or stopped before `updates` updates).  A stop while waiting stops
         the workers; the runs already finished stay kept."""
         try:
@@ -237,7 +246,8 @@ class SeedRuns:
                     self._start(self.from_main)
             seeds = {future: seed for seed, future in self.pending.items()}
             for future in concurrent.futures.as_completed(seeds):
-                self._keep(seeds[future], future.result().history.smooth_loss)
+                future.result()  # a run that failed says so here
+                self._keep_run(seeds[future], future)
         except KeyboardInterrupt:
             if self.runner is not None:
                 self.runner.cancel()

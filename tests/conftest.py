@@ -96,9 +96,8 @@ def interrupt_on_call(monkeypatch):
 
 @pytest.fixture(scope="session")
 def dask_scheduler(tmp_path_factory):
-    """The address of a real Dask cluster on this machine: `dask scheduler` and `dask worker`
-    (two worker processes of one thread each), started as processes on 127.0.0.1 and stopped
-    at the end of the session."""
+    """The address of a real Dask cluster on this machine: `dask scheduler` and two `dask worker`
+    processes of one thread each, started on 127.0.0.1 and stopped at the end of the session."""
     folder = tmp_path_factory.mktemp("dask")
     dask, file = [sys.executable, "-m", "dask"], folder / "scheduler.json"
     quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
@@ -115,18 +114,19 @@ def dask_scheduler(tmp_path_factory):
                 time.sleep(0.1)
         else:
             raise RuntimeError("the Dask scheduler did not start")
-        processes.append(subprocess.Popen(
-            [*dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-             "--host", "127.0.0.1", "--local-directory", str(folder)], **quiet))
+        processes += [subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                        "--host", "127.0.0.1", "--local-directory", str(folder)], **quiet)
+                      for _ in range(2)]  # no nanny: two plain worker processes, quick to stop
         from distributed import Client
         with Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
         yield address
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    finally:  # the workers (no children of their own) at once, then the scheduler
+        for process in processes[1:]:
+            process.kill()
+            process.wait()
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()

@@ -18,11 +18,11 @@ def test_environment_yml_installs_requirements_txt_and_the_project_on_python_311
     assert pip_lists == [["-r requirements.txt", "-e ."]]
 
 
-def test_rnnlib_is_installed_so_it_imports_from_any_folder(tmp_path):
-    # pytest's pythonpath leaves this folder out, so only the install can find it
-    found = subprocess.run([sys.executable, "-c", "import rnnlib; print(rnnlib.__file__)"],
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
-    assert Path(found) == ROOT / "rnnlib.py"
+def test_rnnlib_and_runs_are_installed_so_they_import_from_any_folder(tmp_path):
+    # pytest's pythonpath leaves this folder out, so only the install can find them (as worker processes must)
+    found = subprocess.run([sys.executable, "-c", "import rnnlib, runs; print(rnnlib.__file__); print(runs.__file__)"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
+    assert [Path(f) for f in found] == [ROOT / "rnnlib.py", ROOT / "runs.py"]
 
 
 def test_requirements_are_pinned_once_each():
@@ -31,7 +31,7 @@ def test_requirements_are_pinned_once_each():
     names = [re.split(r"==", pin)[0].lower() for pin in pins]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", pin) for pin in pins), pins
     assert len(names) == len(set(names))
-    for needed in ("numpy", "tqdm", "pytest", "pyyaml"):
+    for needed in ("numpy", "tqdm", "pytest", "pyyaml", "joblib", "dask[distributed]"):
         assert needed in names
 
 

@@ -5,6 +5,8 @@ import concurrent.futures
 import math
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -59,9 +61,14 @@ def test_runs_in_local_workers_are_bit_for_bit_the_train_calls(workers, expected
 
 
 def test_runs_on_a_dask_cluster_are_bit_for_bit_the_train_calls(dask_scheduler, expected):
-    results = dict(runs.map(runs.run, [(spec, TEXT, "docs", True) for spec in SPECS], scheduler=dask_scheduler))
+    long_text = TEXT * 6  # over 100 kB: sent to the cluster once, not with each job
+    jobs = [(spec, TEXT, "docs", True) for spec in SPECS] + [(SPECS[0], long_text), (SPECS[1], long_text)]
+    results = dict(runs.map(runs.run, jobs, scheduler=dask_scheduler))
     for i, spec in enumerate(SPECS):
         assert_same(results[i], spec, expected[i])
+    here = [runs.run(SPECS[0], long_text), runs.run(SPECS[1], long_text)]
+    numbers = lambda r: (r.spec, r.updates, r.best_smooth_loss, r.best_update, repr(r.held_out_bpc))  # noqa: E731
+    assert [numbers(results[3]), numbers(results[4])] == [numbers(r) for r in here]
 
 
 def test_an_unreachable_scheduler_is_named(free_port, monkeypatch):
@@ -128,6 +135,20 @@ def test_ctrl_c_while_collecting_stops_the_workers():
             seen.append(pid)
             raise KeyboardInterrupt
     assert gone(seen[0])
+
+
+def test_the_workers_of_a_killed_parent_stop(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", "import runs, time\nrunner = runs.Runner(workers=1)\n"
+                               "runner.submit(time.sleep, 60)\nprint('started', flush=True)\ntime.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert parent.stdout.readline() == "started\n"
+    deadline = time.monotonic() + 30
+    while not (children := psutil.Process(parent.pid).children(recursive=True)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert children
+    parent.kill()  # no chance to cancel anything
+    parent.wait()
+    assert [child.cmdline() for child in children if not gone(child.pid)] == []
 
 
 def test_the_cache_key_changes_with_the_text_the_settings_and_the_code(tmp_path, monkeypatch):
