@@ -381,7 +381,7 @@ def run_sweep(args) -> int:
         raise UserError(f"{shown} is a folder: give --out a file's path, e.g. {shown}/sweep-{name}.csv")
     check_writable(out, "--out")
     corpus = open_text(text, from_env=not args.text and os.environ.get(rnnlib.CORPUS_ENV))
-    trained_part = held_out_part(corpus, args.held_out, max(args.seq_length))
+    trained_part = part_that_trains(corpus, args.held_out, max(args.seq_length))
     epochs = DEFAULT_EPOCHS if args.epochs is None and args.updates is None else args.epochs
 
     def updates_for(seq_length):
@@ -424,7 +424,7 @@ def run_sweep(args) -> int:
     return 1 if lost or failed else 0
 
 
-def held_out_part(corpus, held_out, seq_length):
+def part_that_trains(corpus, held_out, seq_length):
     """The part of corpus that trains (as runs.run splits it), or UserError if a part is too short."""
     try:
         trained, held = corpus.split(1 - held_out)
