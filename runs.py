@@ -191,7 +191,8 @@ class Runner:
 
     workers: local worker processes (default: all cores), each a one-process loky executor, so
     that a worker that dies is known to have been running exactly its job; they start with
-    the first job and stop when there is nothing left to do.  scheduler: a Dask scheduler's
+    the first job and stop when there is nothing left to do (runner.workers may be raised
+    meanwhile: more jobs then run at once).  scheduler: a Dask scheduler's
     address (e.g. tcp://host:8786) instead; workers is then the cluster's business (start them
     with `dask worker ADDRESS --nthreads 1`, so each runs one job at a time).  Raises
     SchedulerUnreachable if it does not answer within CONNECT_TIMEOUT seconds.
@@ -199,9 +200,9 @@ class Runner:
     submit returns a concurrent.futures.Future: its result is the job's return value; its
     exception RunFailed (the job raised, or its worker died) or CancelledError (cancelled).
     cancel() stops everything: jobs not started are dropped and local workers are killed (a job
-    already running on a Dask worker runs to its end there; its result is dropped).  As a
-    context manager, leaving the block normally waits for nothing and closes; leaving it with
-    an exception (Ctrl-C) cancels.  Runners still working when Python exits are cancelled.
+    already running on a Dask worker runs to its end there; its result is dropped).  close()
+    waits for the jobs submitted.  As a context manager: close() when the block ends, cancel()
+    when an exception (Ctrl-C) leaves it.  Runners still working when Python exits are cancelled.
     """
 
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None):
@@ -263,6 +264,11 @@ class Runner:
             if self._client is not None:
                 engine_future.cancel()
             _settle(future, exception=concurrent.futures.CancelledError())
+        # loky's shutdown trips over a job it has not handed to its worker yet: let it do that first
+        deadline = time.monotonic() + 1
+        for engine_future, _ in running:
+            while not (self._client or engine_future.running() or engine_future.done()) and time.monotonic() < deadline:
+                time.sleep(0.01)
         for executor in executors:
             executor.shutdown(wait=False, kill_workers=True)
         if self._client is not None:

@@ -190,7 +190,7 @@ class SeedRuns:
         self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
         self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates) for seed in self.seeds}
         self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
-        self.runner, self.pending, self._keeping = runner, {}, threading.Lock()
+        self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
         for seed in self.seeds:
             if seed not in self.kept and seed != from_main:
                 self._start(seed)
@@ -234,15 +234,19 @@ class SeedRuns:
         return np.array_equal(first.smooth_loss, history.smooth_loss[:2])
 
     def collect(self, main: History | None = None) -> dict:
-        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as it
-        arrives, collected or not).  main: the main run's history, the seed from_main's run (trained now instead if
-        main is not that run or stopped before `updates` updates).  A stop while waiting stops
-        the workers; the runs already finished stay kept."""
+        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as
+        it arrives, collected or not).  main: the main run's history, the seed from_main's run
+        (trained now instead if main is not that run or stopped before `updates` updates).  A
+        stop while waiting stops the workers; the runs already finished stay kept."""
+        if self.runner is not None and self.own_runner:  # the main run is over: its core takes seed runs too
+            self.runner.workers = runs.default_workers()
         try:
             if self.from_main is not None and self.from_main not in self.kept:
                 if self._is_main_run(main, self.from_main):
                     self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
                 else:
+                    print(f"Seed {self.from_main}'s run is trained too: the main run given is not its run, "
+                          f"or stopped before {self.updates:,} updates.")
                     self._start(self.from_main)
             seeds = {future: seed for seed, future in self.pending.items()}
             for future in concurrent.futures.as_completed(seeds):

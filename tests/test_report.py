@@ -126,7 +126,8 @@ def test_seed_runs_are_kept_and_recalled_and_tabled(small_corpus, tmp_path, monk
     assert table.rows[0][1] == runs[0][10] != table.rows[1][1]
 
 
-def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(small_corpus, tmp_path, monkeypatch):
+def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(small_corpus, tmp_path, monkeypatch,
+                                                                           capsys):
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     main = rnnlib.train(RNN.init(small_corpus.K, m=4, rng=0), small_corpus, updates=40, rng=0, progress=False)
     band = report.SeedRuns(small_corpus, seeds=[0, 1], updates=21, m=4, from_main=0)
@@ -137,6 +138,7 @@ def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(smal
     again = report.SeedRuns(other, seeds=[0, 1], updates=21, m=4, from_main=0)
     assert sorted(again.pending) == [1] and again.kept == {}  # another text: nothing recalled
     assert not np.array_equal(again.collect(main=main)[0], runs[0])  # main is not its run: trained
+    assert "Seed 0's run is trained too: the main run given is not its run" in capsys.readouterr().out
 
 
 def test_a_stop_while_collecting_keeps_the_finished_seed_runs_and_stops_the_rest(small_corpus, tmp_path,
