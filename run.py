@@ -10,6 +10,8 @@
     python3 run.py train    train on any text (TEXT, default the book), checkpointing to results/;
                             Ctrl-C saves, --resume continues (--help lists the options)
     python3 run.py sample   print text from a trained checkpoint: --prime, --temperature, --length
+    python3 run.py sweep    train every combination of --m, --eta, --seq-length and --seeds in worker
+                            processes (or on a Dask cluster: --scheduler), one CSV row per run
     python3 run.py test-pythons [PYTHON ...]
                             for contributors: the tests over tests/ (not the notebooks) under each
                             supported Python on PATH (python3.11, ...) or each PYTHON given, each
@@ -48,6 +50,7 @@ COMMANDS = {
     "serve": [str(ROOT / "scripts" / "serve.py")],
     "train": [str(ROOT / "scripts" / "cli.py"), "train"],
     "sample": [str(ROOT / "scripts" / "cli.py"), "sample"],
+    "sweep": [str(ROOT / "scripts" / "cli.py"), "sweep"],
 }
 
 
@@ -155,7 +158,7 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
-    if argv[0] not in ("train", "sample"):  # theirs are paths the user typed, from the user's folder
+    if argv[0] not in ("train", "sample", "sweep"):  # theirs are paths the user typed, from the user's folder
         os.chdir(ROOT)
     if os.name != "nt":
         # Not a child: the command becomes this process, so a signal sent to run.py's pid

@@ -51,7 +51,7 @@ def folder(tmp_path):
 
 
 def test_help_gives_every_option_its_default():
-    for command in ("train", "sample"):
+    for command in ("train", "sample", "sweep"):
         commands = next(action.choices for action in cli.parser()._actions if isinstance(action.choices, dict))
         # every option that takes a value; flags (--resume, --force, --last, --help) are off unless given
         options = [action for action in commands[command]._actions if action.nargs != 0]
