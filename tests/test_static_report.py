@@ -185,8 +185,47 @@ def test_links_between_notebooks_lead_within_the_page():
     first.cells = [nbformat.v4.new_markdown_cell("# 1 · One\n\n[README](../README.md) · [2 · Two](2_two.ipynb)")]
     second.cells = [nbformat.v4.new_markdown_cell("# 2 · Two\n\nBack to [1 · One](1_one.ipynb).")]
     one, two = build_report.combine([first, second], datetime.date(2025, 3, 7)).cells[1:]
-    assert one.source == '<a id="notebook-1"></a>\n\n# 1 · One\n\n[README](../README.md) · [2 · Two](#notebook-2)'
+    # the README is a file beside the notebooks, which the page is shared without: its link goes
+    assert one.source == '<a id="notebook-1"></a>\n\n# 1 · One\n\n[2 · Two](#notebook-2)'
     assert two.source == '<a id="notebook-2"></a>\n\n# 2 · Two\n\nBack to [1 · One](#notebook-1).'
+
+
+def test_code_lines_wrap_under_their_own_indentation():
+    code = ('<span></span><span class="k">def</span> <span class="nf">f</span>():\n'
+            '    <span class="sd">&quot;&quot;&quot;A docstring\n'
+            '        over two lines.&quot;&quot;&quot;</span>\n\n'
+            '    <span class="k">return</span> 1\n')
+    lines = re.findall(r'<span class="code-line" style="--indent: (\d+)ch">(.*?)</span>(?=<span class="code-line"|$)',
+                       build_report.hanging_lines(code))
+    assert [int(indent) for indent, _ in lines] == [0, 4, 8, 0, 4]
+    # a token over two lines is closed at the end of the first and opened again on the second
+    assert lines[1][1].endswith("A docstring</span>") and lines[2][1].startswith('<span class="sd">        over')
+    assert lines[3][1] == "&#8203;"  # an empty line keeps its height
+    page = f'<div class="highlight hl-ipython3"><pre>{code}</pre></div><pre>a sample\n  indented</pre>'
+    hung = build_report.hang_code(page)
+    assert hung.count('class="code-line"') == 5 and hung.endswith("<pre>a sample\n  indented</pre>")  # text stays
+    assert re.sub(r"<[^>]*>", "", hung.replace("&#8203;", "")) == re.sub(r"<[^>]*>", "", page).replace("\n", "", 5)
+
+
+def test_an_executed_notebook_is_saved_in_its_static_form(built):
+    """The committed notebook reads without Jupyter: finished progress bars in their text form,
+    the explorer's static slider, no widget state (GitHub's viewer, VS Code, nbconvert)."""
+    folder, notebooks, _ = built
+    for path in sorted((folder / "notebooks").glob("[0-9]*.ipynb")):
+        saved = nbformat.read(path, as_version=4)
+        assert "widgets" not in saved.metadata
+        outputs = [output for cell in saved.cells if cell.cell_type == "code" for output in cell.outputs]
+        assert not any(WIDGET_VIEW in output.get("data", {}) for output in outputs)
+        texts = [output.get("data", {}).get("text/plain", "") for output in outputs]
+        assert not any("0%|          |" in text for text in texts)
+    synthesis = nbformat.read(folder / "notebooks" / "3_synthesis.ipynb", as_version=4)
+    htmls = [output.data.get("text/html", "") for cell in synthesis.cells if cell.cell_type == "code"
+             for output in cell.outputs if "data" in output]
+    assert sum('class="static-temperature-slider"' in page for page in htmls) == 1
+    total = rnnlib.load_checkpoint(folder / "results" / "training.npz").total
+    bars = [text for text in (output.get("data", {}).get("text/plain", "") for output in
+            (o for cell in synthesis.cells if cell.cell_type == "code" for o in cell.outputs)) if "|" in text]
+    assert any(f"100%|██████████| {total}/{total} " in bar for bar in bars)
 
 
 def test_equations_become_mathml_with_tex_spacing():
