@@ -410,7 +410,7 @@ def plot_temperature_effects(effects: dict):
     """Entropy and the share of real words against the temperature, side by side."""
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     T = effects["temperature"]
     left.plot(T, effects["entropy"], "o-", ms=3)
     left.set(xlabel="temperature T", ylabel="bits", title="Entropy of the next-character distribution")
@@ -829,10 +829,11 @@ def plot_dtypes(runs: dict):
     """The smooth loss of each dtype's run, side by side."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(runs), figsize=(10, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(runs), figsize=(9, 3.4), sharey=True)
     for ax, (name, (loss, seconds)) in zip(axes, runs.items()):
         ax.plot(np.arange(len(loss)), loss, lw=1)
-        ax.set(xlabel="update", title=f"{name}: {seconds * 1e6:.0f} µs per update, last {loss[-1]:.2f}")
+        ax.set_title(f"{name}: {seconds * 1e6:.0f} µs per update, last {loss[-1]:.2f}", fontsize=10)
+        ax.set_xlabel("update")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("smooth loss")
     fig.tight_layout()
