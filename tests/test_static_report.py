@@ -5,8 +5,10 @@ cut, printed, and read back."""
 import datetime
 import re
 import shutil
+import subprocess
 
 import nbformat
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
@@ -105,11 +107,18 @@ def test_the_progress_bar_shows_the_finished_run(built):
     assert f"100%|██████████| {total}/{total} " in page and "0%|          |" not in page
 
 
-def test_the_pdf_is_a4_and_holds_the_whole_report(built, tmp_path):
-    chromium_path()  # or skip, or fail in CI
-    _, _, html = built
-    pdf = tmp_path / "report.pdf"
+@pytest.fixture(scope="module")
+def printed(built):
+    """The built report printed to PDF by Chromium (or a skip, or a failure in CI, without it)."""
+    chromium_path()
+    folder, _, html = built
+    pdf = folder / "build" / "report.pdf"
     assert build_report.write_pdf(html, pdf)
+    return pdf
+
+
+def test_the_pdf_is_a4_and_holds_the_whole_report(printed):
+    pdf = printed
     pages = PdfReader(pdf).pages
     text = "\n".join(page.extract_text() for page in pages)
     assert len(pages) >= 5
@@ -118,6 +127,31 @@ def test_the_pdf_is_a4_and_holds_the_whole_report(built, tmp_path):
         assert title in text
     assert "corpus.txt" in pages[0].extract_text()  # the corpus, on the first page
     assert "relative errors, m = 5" in text and re.search(r"W\s+\d\.\d\de-\d\d", text)  # the gradient check
+
+
+def blank_below(pgm: bytes, top_mm: float = 16, bottom_mm: float = 18) -> float:
+    """The share of an A4 page's text area (between its margins) left blank below the last ink,
+    from a greyscale PGM image of the page."""
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", pgm)
+    width, height = int(header.group(1)), int(header.group(2))
+    page = np.frombuffer(pgm[header.end():], np.uint8).reshape(height, width)
+    top, bottom = round(height * top_mm / 297), round(height * (297 - bottom_mm) / 297)
+    inked = np.flatnonzero((page[top:bottom] < 200).any(axis=1))
+    return 1 - (inked.max() + 1) / (bottom - top) if inked.size else 1.0
+
+
+def test_no_page_but_a_notebooks_last_is_left_mostly_blank(printed, tmp_path):
+    """A figure, table or code cell moves to the next page whole only when it fits there; a page
+    before the next notebook's start may end early, no other more than 45 % blank."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian's poppler-utils) is not installed, so the pages cannot be looked at")
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(printed), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page-*.pgm"))
+    texts = [page.extract_text() for page in PdfReader(printed).pages]
+    assert len(images) == len(texts) >= 5
+    starts = [bool(re.match(r"\s*(<a[^>]*>)?\s*\d · ", text)) for text in texts[1:]] + [True]
+    blank = {i + 1: round(blank_below(image.read_bytes()), 2) for i, image in enumerate(images) if not starts[i]}
+    assert sum(starts) >= 2 and max(blank.values()) <= 0.45, f"pages left blank (share of the text area): {blank}"
 
 
 def test_without_chromium_the_html_is_written_and_one_line_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
