@@ -668,10 +668,10 @@ def text_features(text: str) -> dict:
             "inside quotation marks": np.maximum(quotes, chars == '"').astype(float)}
 
 
-# A unit whose best correlation with a feature shares less of its variance than this (r² below it) is
-# reported as a null result; one whose activation follows its input drive at least this closely (r²)
-# is reported as an echo of the character just read.
-NULL_R2, ECHO_R2 = 0.05, 0.5
+# A unit whose best correlation with a feature shares less of its variance than NULL_R2 (r² below it)
+# is reported as a null result, below WEAK_R2 as a weak correlation; one whose activation follows its
+# input drive U x_t at least as closely as ECHO_R2 (r²) as an echo of the character just read.
+NULL_R2, WEAK_R2, ECHO_R2 = 0.05, 0.25, 0.5
 
 
 def unit_correlations(rnn: RNN, corpus: Corpus, passage: str, untrained: RNN | None = None):
@@ -702,29 +702,26 @@ def unit_correlations(rnn: RNN, corpus: Corpus, passage: str, untrained: RNN | N
                     title=f"the best-correlated of {rnn.m} units, over {len(passage):,} characters")
 
 
-def unit_caption(feature: str, unit: int, r: float, r_input: float, *rest) -> str:
-    """A unit's caption, saying when its correlation is a null result or an echo of the input."""
-    caption = f"unit {unit}: {feature} (r = {r:+.2f})"
+def unit_finding(r: float, r_input: float) -> str:
+    """What a feature's best correlation r shows, given the unit's correlation with its input drive."""
     if r * r < NULL_R2:
-        return caption + f": a null result, r² = {r * r:.3f}; no unit tracks this feature"
+        return f"a null result (r² = {r * r:.3f}): no unit tracks this feature"
     if r_input ** 2 >= ECHO_R2:
-        return caption + f": largely an echo of the character just read (r = {r_input:+.2f} with U x_t)"
-    return caption
+        return f"largely an echo of the character just read (r = {r_input:+.2f} with U x_t)"
+    if r * r < WEAK_R2:
+        return f"a weak correlation (r² = {r * r:.2f})"
+    return f"tracked beyond the input: r² = {r * r:.2f}, against {r_input ** 2:.2f} with U x_t"
+
+
+def unit_caption(feature: str, unit: int, r: float, r_input: float, *rest) -> str:
+    """A unit's caption, with what its correlation shows (unit_finding)."""
+    return f"unit {unit}: {feature} (r = {r:+.2f}): {unit_finding(r, r_input)}"
 
 
 def units_summary(units: Table) -> None:
-    """Which features a unit tracks, which are null results and which units echo their input."""
-    null = [f"{name} (r = {r:+.2f})" for name, _, r, *_ in units.rows if r * r < NULL_R2]
-    echo = [f"{name} (unit {unit}, r = {ri:+.2f} with U x_t)" for name, unit, r, ri, *_ in units.rows
-            if r * r >= NULL_R2 and ri ** 2 >= ECHO_R2]
-    other = [f"{name} (unit {unit}, r = {r:+.2f})" for name, unit, r, ri, *_ in units.rows
-             if r * r >= NULL_R2 and ri ** 2 < ECHO_R2]
-    if echo:
-        print(f"- Largely echoes of the character just read, through U x_t: {'; '.join(echo)}.")
-    if other:
-        print(f"- Tracked beyond the current input: {'; '.join(other)}.")
-    if null:
-        print(f"- Null results, r² below {NULL_R2}: {'; '.join(null)}.")
+    """One line per feature: its unit and what the correlation shows."""
+    for feature, unit, r, r_input, *_ in units.rows:
+        print(f"- {feature}: unit {unit}, r = {r:+.2f}: {unit_finding(r, r_input)}.")
 
 
 class Coloured:

@@ -255,19 +255,19 @@ def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
     assert r_before == pytest.approx(max(abs(np.corrcoef(H0[:, j], letter)[0, 1]) for j in range(rnn.m)))
 
 
-def test_unit_captions_name_null_results_and_echoes(capsys):
-    null = report.unit_caption("quotes", 95, 0.09, 0.1)
-    assert null.endswith("a null result, r² = 0.008; no unit tracks this feature")
-    echo = report.unit_caption("letter", 1, 0.6, 0.9)
-    assert "largely an echo of the character just read (r = +0.90 with U x_t)" in echo
-    assert report.unit_caption("word position", 2, 0.6, 0.3) == "unit 2: word position (r = +0.60)"
+def test_unit_captions_name_null_results_weak_correlations_and_echoes(capsys):
+    assert report.unit_caption("quotes", 95, 0.09, 0.1) == (
+        "unit 95: quotes (r = +0.09): a null result (r² = 0.008): no unit tracks this feature")
+    assert report.unit_caption("letter", 1, 0.6, 0.9).endswith(
+        "largely an echo of the character just read (r = +0.90 with U x_t)")
+    assert report.unit_caption("line start", 3, -0.27, 0.3).endswith("a weak correlation (r² = 0.07)")
+    assert report.unit_caption("word position", 2, 0.6, 0.3).endswith(
+        "tracked beyond the input: r² = 0.36, against 0.09 with U x_t")
     report.units_summary(report.Table(["feature", "unit", "r", "r input"],
-                                      [["letter", 1, 0.6, 0.9], ["quotes", 95, 0.09, 0.1], ["pos", 2, 0.6, 0.3]]))
-    printed = capsys.readouterr().out.splitlines()
-    assert printed == ["- Largely echoes of the character just read, through U x_t: letter (unit 1, r = +0.90 "
-                       "with U x_t).",
-                       "- Tracked beyond the current input: pos (unit 2, r = +0.60).",
-                       f"- Null results, r² below {report.NULL_R2}: quotes (r = +0.09)."]
+                                      [["letter", 1, 0.6, 0.9], ["quotes", 95, 0.09, 0.1]]))
+    assert capsys.readouterr().out.splitlines() == [
+        "- letter: unit 1, r = +0.60: largely an echo of the character just read (r = +0.90 with U x_t).",
+        "- quotes: unit 95, r = +0.09: a null result (r² = 0.008): no unit tracks this feature."]
 
 
 def test_coloured_text_is_escaped():
