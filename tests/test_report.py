@@ -303,6 +303,26 @@ def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
     assert len(report.plot_generalisation(history).axes[0].get_lines()) >= 3
 
 
+def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
+    from types import SimpleNamespace
+
+    def verdict(held, seen):
+        history = SimpleNamespace(eval_bpc={0: 6.3, 10: 3.0, 20: held}, train_bpc={0: 6.3, 10: 2.99, 20: seen},
+                                  best=RNN.init(3, m=2), train_characters=1_000)
+        gap = report.generalisation_verdict(history)
+        return gap, capsys.readouterr().out.splitlines()
+
+    gap, lines = verdict(2.505, 2.5)
+    assert gap == pytest.approx(0.005)
+    assert lines[0] == ("After 20 updates: 2.505 bits per character held out, 2.500 on as much training text "
+                        "(gap +0.005; after 10 updates +0.010).")
+    assert "(a gap of 0.2% of the bits)" in lines[1] and "With 21 parameters for 1,000 characters" in lines[1]
+    assert "limited by its size" in lines[1]
+    assert verdict(2.6, 2.5)[1][1] == ("The held-out text is predicted worse than the training text by 4.0% of the "
+                                       "bits: a small gap, wider than after 10 updates.")
+    assert "clearly worse" in verdict(3.0, 2.5)[1][1] and "clearly better" in verdict(2.0, 2.5)[1][1]
+
+
 def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys):
     losses = report.rounding_spread(small_corpus, runs=3, updates=300, m=16)
     assert losses.shape == (4, 300)
