@@ -4,8 +4,8 @@ printed by an output of the same run (a cell that writes the sentence from the v
 re-run on another machine or another text cannot leave the prose wrong.
 
 Numbers written in digits are listed (spelled-out ones, "four epochs", are not); code spans, link
-targets, HTML tags, subscripts in equations and the notebooks' own numbers ("2 · Training") are
-not prose numbers."""
+targets, HTML tags, subscripts in equations and the report's own numbering ("2 · Training",
+"notebook 2", "part 3") are not prose numbers."""
 
 import json
 import re
@@ -58,6 +58,7 @@ def prose_numbers(markdown: str) -> list[str]:
     text = re.sub(r"<[^>]*>", " ", text)                                             # HTML tags
     text = re.sub("|".join(map(re.escape, NAMES)), " ", text)                        # names
     text = re.sub(r"(?<!\d)(\d) · (?=[A-Z])", " ", text)                             # "2 · Training"
+    text = re.sub(r"\b([Nn]otebooks?|[Pp]arts?) \d+", " ", text)                     # "notebook 2", "part 3"
     text = re.sub(r"_\{[^{}]*(\{[^{}]*\}[^{}]*)*\}|_\w", " ", text)                  # subscripts: indices
     text = re.sub(r"10\^\{([−-]?\d+)\}", r"1e\1", text)                              # 10^{-8}
     text = re.sub(r"10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "1e" + m.group(1).translate(SUPERSCRIPTS), text)
@@ -87,7 +88,7 @@ def test_the_listing_finds_the_numbers_prose_states():
         "1e-8", "1e-15", "1", "2"]
     # not prose numbers: code, link targets, names with digits, the notebooks' own numbers
     assert prose_numbers("`seed=1` float64 x_1 [2 · Training](2_training.ipynb) UTF-8 <a id=\"n-3\">") == []
-    assert prose_numbers("the DD2424 Assignment 4 report") == []
+    assert prose_numbers("the DD2424 Assignment 4 report, as notebook 3 and part 4 show") == []
 
 
 def test_a_stray_number_is_caught_and_the_assignments_settings_are_not():
