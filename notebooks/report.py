@@ -215,14 +215,18 @@ def error_floor_facts(check: GradientCheck, sequence: int = 0, delta: float = 1e
     g, size = check.analytic[sequence].theta, np.abs(check.references["complex step", sequence].theta)
     distance = np.abs(g - check.references["centred differences, float64", sequence].theta)
     floor = np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta)
-    above = size[distance > floor]
     print(f"{(size == 0).sum():,} of {size.size:,} entries have a gradient of exactly 0 by every method (the "
           f"columns of U for characters the sequence lacks) and are left out of the log-log figure.")
-    if above.size:
-        print(f"The centred estimate's distance is above the rounding floor ε·L/2δ = {floor:.1e} on {above.size:,} "
-              f"entries, all with |gradient| ≥ {above.min():.1e}; below that size, on none.")
-    else:
-        print(f"The centred estimate's distance stays below the rounding floor ε·L/2δ = {floor:.1e} on every entry.")
+    edges = [0.0, 1e-3, 1e-2, 1e-1, math.inf]
+    shares = []
+    for low, high in zip(edges, edges[1:]):
+        inside = (size > 0) & (size >= low) & (size < high)
+        if inside.any():
+            span = f"below {high:.0e}" if low == 0 else f"{low:.0e} and over" if high == math.inf else \
+                f"{low:.0e} to {high:.0e}"
+            shares.append(f"{span}: {(distance[inside] > floor).mean():.1%} of {inside.sum():,}")
+    print(f"Entries whose centred estimate is further than the rounding floor ε·L/2δ = {floor:.1e} from the "
+          f"analytic gradient, by |gradient|: {'; '.join(shares)}.")
 
 
 def bits(smooth_loss, seq_length: int = 25):
@@ -713,7 +717,10 @@ def unit_finding(r: float, r_input: float) -> str:
         return f"largely an echo of the character just read (r = {r_input:+.2f} with U x_t)"
     if r * r < WEAK_R2:
         return f"a weak correlation (r² = {r * r:.2f})"
-    return f"tracked beyond the input: r² = {r * r:.2f}, against {r_input ** 2:.2f} with U x_t"
+    if r_input ** 2 >= r * r:
+        return (f"partly an echo of the character just read (r² = {r_input ** 2:.2f} with U x_t, {r * r:.2f} with "
+                f"the feature)")
+    return f"tracked beyond the input (r² = {r * r:.2f} with the feature, {r_input ** 2:.2f} with U x_t)"
 
 
 def unit_caption(feature: str, unit: int, r: float, r_input: float, *rest) -> str:

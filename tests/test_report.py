@@ -219,7 +219,7 @@ def test_the_source_shown_is_the_modules_own():
     assert "monospace" in shown and "<style" not in shown
 
 
-def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus):
+def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus, capsys):
     rnn = RNN.init(small_corpus.K, m=4, rng=0)
     check = report.GradientCheck(rnn, report.sequences(small_corpus, 1, seq_length=10),
                                  references=("complex step", "centred differences, float64"))
@@ -231,6 +231,12 @@ def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus):
     zero = (check.analytic[0].theta == 0).sum()  # U's columns for characters the sequence lacks
     assert ax.get_title().startswith(f"{check.analytic[0].theta.size - zero:,} nonzero gradient entries of")
     assert sum(len(line.get_xdata()) for line in ax.get_lines()[:-1]) == 2 * (check.analytic[0].theta.size - zero)
+    report.error_floor_facts(check)
+    zeros, shares = capsys.readouterr().out.splitlines()
+    assert zeros.startswith(f"{zero:,} of {check.analytic[0].theta.size:,} entries have a gradient of exactly 0")
+    counts = [int(n.replace(",", "")) for n in re.findall(r"% of ([\d,]+)", shares)]
+    assert shares.startswith("Entries whose centred estimate is further than the rounding floor")
+    assert sum(counts) == check.analytic[0].theta.size - zero  # every nonzero entry, in one size class each
 
 
 def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
@@ -262,7 +268,9 @@ def test_unit_captions_name_null_results_weak_correlations_and_echoes(capsys):
         "largely an echo of the character just read (r = +0.90 with U x_t)")
     assert report.unit_caption("line start", 3, -0.27, 0.3).endswith("a weak correlation (r² = 0.07)")
     assert report.unit_caption("word position", 2, 0.6, 0.3).endswith(
-        "tracked beyond the input: r² = 0.36, against 0.09 with U x_t")
+        "tracked beyond the input (r² = 0.36 with the feature, 0.09 with U x_t)")
+    assert report.unit_caption("space", 4, 0.6, 0.65).endswith(
+        "partly an echo of the character just read (r² = 0.42 with U x_t, 0.36 with the feature)")
     report.units_summary(report.Table(["feature", "unit", "r", "r input"],
                                       [["letter", 1, 0.6, 0.9], ["quotes", 95, 0.09, 0.1]]))
     assert capsys.readouterr().out.splitlines() == [
