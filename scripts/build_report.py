@@ -45,7 +45,9 @@ def notebook_paths():
 
 
 def execute(path: Path) -> nbformat.NotebookNode:
-    """Run every cell of the notebook in a fresh kernel, from the notebook's folder, and save it."""
+    """Run every cell of the notebook in a fresh kernel, from the notebook's folder, and save it in
+    its static form (static_copy), which reads the same without a kernel: in GitHub's viewer, in
+    an editor without widgets, in nbconvert.  Returns the notebook as saved."""
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as sockets:  # IPC sockets: the kernel's traffic stays off TCP
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
@@ -54,6 +56,7 @@ def execute(path: Path) -> nbformat.NotebookNode:
                        on_notebook_start=None if ignored else forward_interrupts(km)).execute(cleanup_kc=True)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # no timings in the committed notebooks
+    nb = static_copy(nb)
     nbformat.write(nb, path)
     return nb
 
@@ -133,11 +136,14 @@ def corpus_shown(notebooks) -> str:
 
 def link_within(cells) -> None:
     """Links from one notebook to another ("2_training.ipynb") lead to that notebook's first
-    heading ("# 2 · Training") within the one page, which has no notebook files beside it."""
+    heading ("# 2 · Training") within the one page, which has no notebook files beside it; the
+    navigation's link to the README, a file beside the notebooks, goes, since the page is shared
+    without it."""
     for cell in (cell for cell in cells if cell.cell_type == "markdown"):
         number = re.match(r"#\s+(\d+) ·", cell.source)
         if number:
             cell.source = f'<a id="notebook-{number.group(1)}"></a>\n\n{cell.source}'
+        cell.source = re.sub(r"\[[^\]]*\]\(\.\./README\.md\)\s*·\s*", "", cell.source)
         cell.source = re.sub(r"\]\((\d+)_[\w-]+\.ipynb\)", r"](#notebook-\1)", cell.source)
 
 
@@ -224,8 +230,31 @@ class StaticHTMLExporter(HTMLExporter):
         return MarkdownWithMath(renderer=renderer).render(source)
 
 
+def hanging_lines(code: str) -> str:
+    """Highlighted code (the inside of a <pre>, flat <span>s as Pygments writes them) with each
+    line in a block of its own that knows its indentation, so that a line too long for the
+    printed page wraps under its own start, indented further (report.html.j2's .code-line)."""
+    lines, open_tag = [], ""
+    for line in code.removesuffix("\n").split("\n"):
+        reopened = open_tag  # a token that spans lines (a docstring) goes on in this one
+        for tag in re.findall(r"<span[^>]*>|</span>", line):
+            open_tag = "" if tag == "</span>" else tag
+        text = html.unescape(re.sub(r"<[^>]*>", "", line))
+        indent = len(text) - len(text.lstrip(" "))
+        lines.append(f'<span class="code-line" style="--indent: {indent}ch">{reopened}{line or "&#8203;"}'
+                     f'{"</span>" if open_tag else ""}</span>')
+    return "".join(lines)
+
+
+def hang_code(page: str) -> str:
+    """Every code cell's source and every shown source (report.show_source) in hanging lines."""
+    return re.sub(r'(<div class="highlight[^"]*"><pre>|<pre class="source"[^>]*>)(.*?)(</pre>)',
+                  lambda m: m.group(1) + hanging_lines(m.group(2)) + m.group(3), page, flags=re.DOTALL)
+
+
 def write_html(notebooks, path: Path) -> None:
     body, _ = StaticHTMLExporter().from_notebook_node(combine(notebooks, datetime.date.today()))
+    body = hang_code(body)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
 

@@ -75,6 +75,13 @@ def test_gradient_check_table_and_its_assertion(small_corpus, capsys):
     assert capsys.readouterr().out == "All below 1e-10: b, c, W, U, V (complex step).\n"
     with pytest.raises(AssertionError, match=r"not below 1e-20: .*b \(complex step, sequence 1\)"):
         check.assert_below(1e-20, "complex step")
+    worst, where = check.worst("centred differences, float64")
+    assert worst == check.errors[:, 2:].max() and re.fullmatch(r"[bcWUV], sequence [12]", where)
+    report.threshold_verdict(check, "centred differences, float64", 1e-20)
+    assert capsys.readouterr().out.startswith(f"centred differences, float64: largest relative error {worst:.2e} "
+                                              f"({where}), above 1e-20: a check against plain float64")
+    report.threshold_verdict(check, "complex step", 1e-6)
+    assert "below 1e-06." in capsys.readouterr().out
     anatomy = report.error_anatomy(check, "centred differences, float64")
     assert [row[0] for row in anatomy.rows] == ["b", "c", "W", "U", "V"]
     assert all(row[2] < row[1] for row in anatomy.rows)  # the analytic gradient is the closer one
@@ -93,6 +100,11 @@ def test_loss_table_sets_our_run_beside_the_published_one(trained):
     assert table.rows[0][1] == history.smooth_loss[0] and table.rows[0][2] == 109.55
     assert math.isnan(table.rows[1][2])
     assert table.rows[1][4] == pytest.approx(history.smooth_loss[100] / 25 / math.log(2))
+    assert table.columns[5] == "perplexity" and table.rows[1][5] == pytest.approx(2 ** table.rows[1][4])
+
+
+def test_powers_of_ten_are_written_with_superscripts():
+    assert report.power_of_ten(1e-15) == "10⁻¹⁵" and report.power_of_ten(1e4) == "10⁴"
 
 
 def test_plot_marks_epochs_the_published_points_and_the_seed_runs(trained):
@@ -127,10 +139,25 @@ def test_seed_runs_are_kept_and_recalled_and_tabled(small_corpus, tmp_path, monk
         m.setattr(report.runs.Runner, "submit", None)  # a second call recalls them without training
         assert all(np.array_equal(a, b) for a, b in zip(report.seed_runs(small_corpus, [0, 1], 21, 4).values(),
                                                          runs.values()))
-    table = report.seed_table(runs, every=10)
+    published = {0: 9.0, 10: 5.0, 20: 4.0, 30: 3.0}   # where the band exists: updates 10 and 20, not 0 or 30
+    table = report.seed_table(runs, published)
     assert [row[0] for row in table.rows] == ["seed 0", "seed 1", "published"]
-    assert table.columns == ["run", "update 10", "update 20"]
-    assert table.rows[0][1] == runs[0][10] != table.rows[1][1]
+    assert table.columns == ["run", "update 10", "update 20", "after 21 updates"]
+    assert table.rows[0][1] == runs[0][10] != table.rows[1][1] and table.rows[0][3] == runs[0][20]
+    assert table.rows[2][1:3] == [5.0, 4.0] and math.isnan(table.rows[2][3])
+
+
+def test_the_published_run_is_placed_within_the_band_of_seeds(trained, capsys):
+    assert report.band_place(1.0, [2.0, 3.0]) == "below all 2 seeds"
+    assert report.band_place(4.0, [2.0, 3.0]) == "above all 2 seeds"
+    assert report.band_place(2.5, [2.0, 3.0, 1.0]) == "within the band: above 2 of the 3 seeds"
+    _, history = trained
+    runs = {0: history.smooth_loss[:150], 1: history.smooth_loss[:150] + 1}
+    low = float(history.smooth_loss[100]) - 1
+    report.training_summary(history, runs, published={0: 1.0, 100: low, 200: 1.0})
+    printed = capsys.readouterr().out
+    assert f"- Update 100: the published run's {low:.2f} is below all 2 seeds" in printed
+    assert "Update 200" not in printed and "After 150 updates the 2 seeds range from" in printed
 
 
 def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(small_corpus, tmp_path, monkeypatch,
@@ -223,6 +250,19 @@ def test_temperature_effects_entropy_falls_and_known_words_rise_as_it_cools(smal
     assert 0 <= effects["known words"].min() <= effects["known words"].max() <= 1
     assert report.plot_temperature_effects(effects).axes[1].get_ylim() == (0, 100)
     assert [row[0] for row in report.effects_table(effects, temperatures=(1.0,)).rows] == ["1.00"]
+    assert 0 < effects["distinct words"].min() <= effects["distinct words"].max() <= 1
+
+
+def test_the_synthesis_summary_says_what_the_measured_repetition_shows(capsys):
+    effects = {"temperature": np.array([0.5, 1.0, 1.5]), "entropy": np.array([1.0, 2.0, 3.0]),
+               "known words": np.array([0.8, 0.5, 0.3]), "distinct words": np.array([0.4, 0.6, 0.9])}
+    report.synthesis_summary(effects)
+    printed = capsys.readouterr().out
+    assert "- T = 0.50: 80.0 % of the generated words occur in the training text, 40.0 % of them are" in printed
+    assert "falls from 60.0 % to 40.0 %: the real words come with more repetition." in printed
+    effects["distinct words"] = np.array([0.7, 0.6, 0.9])
+    report.synthesis_summary(effects)
+    assert "does not fall (60.0 % to 70.0 %): no more repetition was measured." in capsys.readouterr().out
 
 
 def test_the_source_shown_is_the_modules_own():
@@ -233,15 +273,24 @@ def test_the_source_shown_is_the_modules_own():
     assert "monospace" in shown and "<style" not in shown
 
 
-def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus):
+def test_the_error_floor_figure_has_both_references_and_the_floor(small_corpus, capsys):
     rnn = RNN.init(small_corpus.K, m=4, rng=0)
     check = report.GradientCheck(rnn, report.sequences(small_corpus, 1, seq_length=10),
                                  references=("complex step", "centred differences, float64"))
     ax = report.plot_error_floor(check).axes[0]
     assert ax.get_xscale() == ax.get_yscale() == "log"
     labels = [line.get_label() for line in ax.get_lines()]
-    assert labels[0].startswith("centred differences, float64") and labels[1].startswith("complex step")
-    assert labels[2].startswith("float64 rounding floor")
+    assert labels[0].startswith("centred differences, float64") and labels[-1].startswith("float64 rounding floor")
+    assert any(label.startswith("complex step (largest") for label in labels)
+    zero = (check.analytic[0].theta == 0).sum()  # U's columns for characters the sequence lacks
+    assert ax.get_title().startswith(f"{check.analytic[0].theta.size - zero:,} nonzero gradient entries of")
+    assert sum(len(line.get_xdata()) for line in ax.get_lines()[:-1]) == 2 * (check.analytic[0].theta.size - zero)
+    report.error_floor_facts(check)
+    zeros, shares = capsys.readouterr().out.splitlines()
+    assert zeros.startswith(f"{zero:,} of {check.analytic[0].theta.size:,} entries have a gradient of exactly 0")
+    counts = [int(n.replace(",", "")) for n in re.findall(r"% of ([\d,]+)", shares)]
+    assert shares.startswith("Entries whose centred estimate is further than the rounding floor")
+    assert sum(counts) == check.analytic[0].theta.size - zero  # every nonzero entry, in one size class each
 
 
 def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
@@ -252,12 +301,35 @@ def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
     assert features["inside quotation marks"].tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
     assert features["a space just read"].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
     rnn, _ = trained
-    H, table = report.unit_correlations(rnn, small_corpus, small_corpus.text[:200])
-    assert H.shape == (200, rnn.m) and len(table.rows) == 5
-    letter = report.text_features(small_corpus.text[:200])["a letter just read"]
-    _, unit, r = table.rows[0]
+    before = RNN.init(small_corpus.K, m=rnn.m, rng=1)
+    text = small_corpus.text[:200]
+    H, table = report.unit_correlations(rnn, small_corpus, text, untrained=before)
+    assert H.shape == (200, rnn.m) and len(table.rows) == 5 and len(table.columns) == 5
+    letter = report.text_features(text)["a letter just read"]
+    _, unit, r, r_input, r_before = table.rows[0]
     assert r == pytest.approx(np.corrcoef(H[:, unit], letter)[0, 1])
     assert all(abs(r) >= abs(np.corrcoef(H[:, j], letter)[0, 1]) - 1e-12 for j in range(rnn.m))
+    drive = rnn.U[unit, small_corpus.encode(text)]
+    assert r_input == pytest.approx(np.corrcoef(H[:, unit], drive)[0, 1])
+    H0 = rnnlib.hidden_states(before, small_corpus.encode(text), np.zeros(rnn.m))[1:]
+    assert r_before == pytest.approx(max(abs(np.corrcoef(H0[:, j], letter)[0, 1]) for j in range(rnn.m)))
+
+
+def test_unit_captions_name_null_results_weak_correlations_and_echoes(capsys):
+    assert report.unit_caption("quotes", 95, 0.09, 0.1) == (
+        "unit 95: quotes (r = +0.09): a null result (r² = 0.008): no unit tracks this feature")
+    assert report.unit_caption("letter", 1, 0.6, 0.9).endswith(
+        "largely an echo of the character just read (r = +0.90 with U x_t)")
+    assert report.unit_caption("line start", 3, -0.27, 0.3).endswith("a weak correlation (r² = 0.07)")
+    assert report.unit_caption("word position", 2, 0.6, 0.3).endswith(
+        "tracked beyond the input (r² = 0.36 with the feature, 0.09 with U x_t)")
+    assert report.unit_caption("space", 4, 0.6, 0.65).endswith(
+        "partly an echo of the character just read (r² = 0.42 with U x_t, 0.36 with the feature)")
+    report.units_summary(report.Table(["feature", "unit", "r", "r input"],
+                                      [["letter", 1, 0.6, 0.9], ["quotes", 95, 0.09, 0.1]]))
+    assert capsys.readouterr().out.splitlines() == [
+        "- letter: unit 1, r = +0.60: largely an echo of the character just read (r = +0.90 with U x_t).",
+        "- quotes: unit 95, r = +0.09: a null result (r² = 0.008): no unit tracks this feature."]
 
 
 def test_coloured_text_is_escaped():
@@ -272,14 +344,45 @@ def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
     assert "training on pangrams, first 80%" in capsys.readouterr().out
     last = max(history.eval_bpc)
     assert last == history.updates and list(history.eval_bpc)[:-1] == list(range(0, last, 5))  # and at the end
+    assert list(history.train_bpc) == list(history.eval_bpc)
+    # The same run as one uninterrupted train call, and its measurements those of its parameters then.
+    train_part, held_out = small_corpus.split(0.8)
+    seen = train_part.data[-len(held_out.data):]
+    rnn = RNN.init(small_corpus.K, m=8, rng=rnnlib.DEFAULT_SEED)
+    one = rnnlib.train(rnn, train_part, updates=10, sample_every=None, progress=False)
+    assert np.array_equal(one.smooth_loss, history.smooth_loss[:10])
+    assert history.eval_bpc[10] == rnnlib.bits_per_char(rnn, held_out.data)
+    assert history.train_bpc[10] == rnnlib.bits_per_char(rnn, seen)
     table = report.generalisation_table(history, updates=(5, 10))
     assert [row[0] for row in table.rows] == [5, 10, last]
-    assert table.rows[0][1] == pytest.approx(history.smooth_loss[5] / 25 / math.log(2))
+    held, seen_bpc = history.eval_bpc[10], history.train_bpc[10]
+    assert table.rows[1][1:4] == [seen_bpc, held, held - seen_bpc]
+    assert table.rows[1][5] == pytest.approx(2 ** history.eval_bpc[10])
     gap = report.generalisation_verdict(history)
-    assert gap == pytest.approx(history.eval_bpc[last] - history.smooth_loss[-1] / 25 / math.log(2))
+    assert gap == history.eval_bpc[last] - history.train_bpc[last]
     printed = capsys.readouterr().out
     assert f"After {last:,} updates: {history.eval_bpc[last]:.3f} bits per character held out" in printed
-    assert len(report.plot_generalisation(history).axes[0].get_lines()) >= 2
+    assert len(report.plot_generalisation(history).axes[0].get_lines()) >= 3
+
+
+def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
+    from types import SimpleNamespace
+
+    def verdict(held, seen):
+        history = SimpleNamespace(eval_bpc={0: 6.3, 10: 3.0, 20: held}, train_bpc={0: 6.3, 10: 2.99, 20: seen},
+                                  best=RNN.init(3, m=2), train_characters=1_000)
+        gap = report.generalisation_verdict(history)
+        return gap, capsys.readouterr().out.splitlines()
+
+    gap, lines = verdict(2.505, 2.5)
+    assert gap == pytest.approx(0.005)
+    assert lines[0] == ("After 20 updates: 2.505 bits per character held out, 2.500 on as much training text "
+                        "(gap +0.005; after 10 updates +0.010).")
+    assert "(a gap of 0.2% of the bits)" in lines[1] and "With 21 parameters for 1,000 characters" in lines[1]
+    assert "limited by its size" in lines[1]
+    assert verdict(2.6, 2.5)[1][1] == ("The held-out text is predicted worse than the training text by 4.0% of the "
+                                       "bits: a small gap, wider than after 10 updates.")
+    assert "clearly worse" in verdict(3.0, 2.5)[1][1] and "clearly better" in verdict(2.0, 2.5)[1][1]
 
 
 def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys):
@@ -288,7 +391,10 @@ def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys
     assert np.allclose(losses[:, 0], losses[0, 0], rtol=1e-12)  # the same start, to rounding
     assert not np.array_equal(losses[1], losses[0])              # ... and yet another run
     spread = report.spread_summary(losses, {0: losses[0], 1: losses[0] + 2})
-    assert spread["seeds"] == pytest.approx(2) and "runs that differ by one part in 10^15" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert spread["seeds"] == pytest.approx(1) and spread["rounding"] == pytest.approx(losses[:, -1].std())
+    assert "After 300 updates, 4 runs that differ by a relative 10⁻¹⁵" in printed and "10^" not in printed
+    assert f"spread {spread['rounding']:.2f} times as much as the seeds" in printed
     assert len(report.plot_spread(losses).axes[0].get_lines()) == 3 + 1 + 1
 
 

@@ -3,10 +3,13 @@ executed (in a copy) on a small text that holds markup, then opened in Chromium 
 cut, printed, and read back."""
 
 import datetime
+import os
 import re
 import shutil
+import subprocess
 
 import nbformat
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
@@ -105,11 +108,18 @@ def test_the_progress_bar_shows_the_finished_run(built):
     assert f"100%|██████████| {total}/{total} " in page and "0%|          |" not in page
 
 
-def test_the_pdf_is_a4_and_holds_the_whole_report(built, tmp_path):
-    chromium_path()  # or skip, or fail in CI
-    _, _, html = built
-    pdf = tmp_path / "report.pdf"
+@pytest.fixture(scope="module")
+def printed(built):
+    """The built report printed to PDF by Chromium (or a skip, or a failure in CI, without it)."""
+    chromium_path()
+    folder, _, html = built
+    pdf = folder / "build" / "report.pdf"
     assert build_report.write_pdf(html, pdf)
+    return pdf
+
+
+def test_the_pdf_is_a4_and_holds_the_whole_report(printed):
+    pdf = printed
     pages = PdfReader(pdf).pages
     text = "\n".join(page.extract_text() for page in pages)
     assert len(pages) >= 5
@@ -118,6 +128,34 @@ def test_the_pdf_is_a4_and_holds_the_whole_report(built, tmp_path):
         assert title in text
     assert "corpus.txt" in pages[0].extract_text()  # the corpus, on the first page
     assert "relative errors, m = 5" in text and re.search(r"W\s+\d\.\d\de-\d\d", text)  # the gradient check
+
+
+def blank_below(pgm: bytes, top_mm: float = 16, bottom_mm: float = 18) -> float:
+    """The share of an A4 page's text area (between its margins) left blank below the last ink,
+    from a greyscale PGM image of the page."""
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", pgm)
+    width, height = int(header.group(1)), int(header.group(2))
+    page = np.frombuffer(pgm[header.end():], np.uint8).reshape(height, width)
+    top, bottom = round(height * top_mm / 297), round(height * (297 - bottom_mm) / 297)
+    inked = np.flatnonzero((page[top:bottom] < 200).any(axis=1))
+    return 1 - (inked.max() + 1) / (bottom - top) if inked.size else 1.0
+
+
+def test_no_page_but_a_notebooks_last_is_left_mostly_blank(printed, tmp_path):
+    """A figure, table or code cell moves to the next page whole only when it fits there; a page
+    before the next notebook's start may end early, no other more than 45 % blank."""
+    if shutil.which("pdftoppm") is None:
+        how = "pdftoppm is missing, so the pages cannot be looked at: install Debian's poppler-utils"
+        if os.environ.get("CI") == "true":
+            pytest.fail(how)
+        pytest.skip(how)
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(printed), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page-*.pgm"))
+    texts = [page.extract_text() for page in PdfReader(printed).pages]
+    assert len(images) == len(texts) >= 5
+    starts = [bool(re.match(r"\s*(<a[^>]*>)?\s*\d · ", text)) for text in texts[1:]] + [True]
+    blank = {i + 1: round(blank_below(image.read_bytes()), 2) for i, image in enumerate(images) if not starts[i]}
+    assert sum(starts) >= 2 and max(blank.values()) <= 0.45, f"pages left blank (share of the text area): {blank}"
 
 
 def test_without_chromium_the_html_is_written_and_one_line_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
@@ -185,8 +223,47 @@ def test_links_between_notebooks_lead_within_the_page():
     first.cells = [nbformat.v4.new_markdown_cell("# 1 · One\n\n[README](../README.md) · [2 · Two](2_two.ipynb)")]
     second.cells = [nbformat.v4.new_markdown_cell("# 2 · Two\n\nBack to [1 · One](1_one.ipynb).")]
     one, two = build_report.combine([first, second], datetime.date(2025, 3, 7)).cells[1:]
-    assert one.source == '<a id="notebook-1"></a>\n\n# 1 · One\n\n[README](../README.md) · [2 · Two](#notebook-2)'
+    # the README is a file beside the notebooks, which the page is shared without: its link goes
+    assert one.source == '<a id="notebook-1"></a>\n\n# 1 · One\n\n[2 · Two](#notebook-2)'
     assert two.source == '<a id="notebook-2"></a>\n\n# 2 · Two\n\nBack to [1 · One](#notebook-1).'
+
+
+def test_code_lines_wrap_under_their_own_indentation():
+    code = ('<span></span><span class="k">def</span> <span class="nf">f</span>():\n'
+            '    <span class="sd">&quot;&quot;&quot;A docstring\n'
+            '        over two lines.&quot;&quot;&quot;</span>\n\n'
+            '    <span class="k">return</span> 1\n')
+    lines = re.findall(r'<span class="code-line" style="--indent: (\d+)ch">(.*?)</span>(?=<span class="code-line"|$)',
+                       build_report.hanging_lines(code))
+    assert [int(indent) for indent, _ in lines] == [0, 4, 8, 0, 4]
+    # a token over two lines is closed at the end of the first and opened again on the second
+    assert lines[1][1].endswith("A docstring</span>") and lines[2][1].startswith('<span class="sd">        over')
+    assert lines[3][1] == "&#8203;"  # an empty line keeps its height
+    page = f'<div class="highlight hl-ipython3"><pre>{code}</pre></div><pre>a sample\n  indented</pre>'
+    hung = build_report.hang_code(page)
+    assert hung.count('class="code-line"') == 5 and hung.endswith("<pre>a sample\n  indented</pre>")  # text stays
+    assert re.sub(r"<[^>]*>", "", hung.replace("&#8203;", "")) == re.sub(r"<[^>]*>", "", page).replace("\n", "", 5)
+
+
+def test_an_executed_notebook_is_saved_in_its_static_form(built):
+    """The committed notebook reads without Jupyter: finished progress bars in their text form,
+    the explorer's static slider, no widget state (GitHub's viewer, VS Code, nbconvert)."""
+    folder, notebooks, _ = built
+    for path in sorted((folder / "notebooks").glob("[0-9]*.ipynb")):
+        saved = nbformat.read(path, as_version=4)
+        assert "widgets" not in saved.metadata
+        outputs = [output for cell in saved.cells if cell.cell_type == "code" for output in cell.outputs]
+        assert not any(WIDGET_VIEW in output.get("data", {}) for output in outputs)
+        texts = [output.get("data", {}).get("text/plain", "") for output in outputs]
+        assert not any("0%|          |" in text for text in texts)
+    synthesis = nbformat.read(folder / "notebooks" / "3_synthesis.ipynb", as_version=4)
+    htmls = [output.data.get("text/html", "") for cell in synthesis.cells if cell.cell_type == "code"
+             for output in cell.outputs if "data" in output]
+    assert sum('class="static-temperature-slider"' in page for page in htmls) == 1
+    total = rnnlib.load_checkpoint(folder / "results" / "training.npz").total
+    bars = [text for text in (output.get("data", {}).get("text/plain", "") for output in
+            (o for cell in synthesis.cells if cell.cell_type == "code" for o in cell.outputs)) if "|" in text]
+    assert any(f"100%|██████████| {total}/{total} " in bar for bar in bars)
 
 
 def test_equations_become_mathml_with_tex_spacing():
