@@ -1,5 +1,9 @@
+import json
 import os
 import socket
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -88,3 +92,41 @@ def interrupt_on_call(monkeypatch):
         monkeypatch.setattr(rnnlib, "loss_and_gradients", counted)
 
     return arm
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler(tmp_path_factory):
+    """The address of a real Dask cluster on this machine: `dask scheduler` and `dask worker`
+    (two worker processes of one thread each), started as processes on 127.0.0.1 and stopped
+    at the end of the session."""
+    folder = tmp_path_factory.mktemp("dask")
+    dask, file = [sys.executable, "-m", "dask"], folder / "scheduler.json"
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
+    scheduler = subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                  "--scheduler-file", str(file)], **quiet)
+    processes = [scheduler]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and scheduler.poll() is None:
+            try:  # written once the scheduler listens
+                address = json.loads(file.read_text())["address"]
+                break
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the Dask scheduler did not start")
+        processes.append(subprocess.Popen(
+            [*dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
+             "--host", "127.0.0.1", "--local-directory", str(folder)], **quiet))
+        from distributed import Client
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
