@@ -2,7 +2,8 @@
 gradient reaches, what clipping does, and what a longer truncation window buys.
 
 The notebook's trainings and Jacobian products are independent jobs (a function and its
-arguments, the text among them), dispatched together by `run_all` so that they share the cores.
+arguments, the text among them), run side by side in worker processes by `run_all`, through
+the project's runner (runs.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import numpy as np
 
 import rnnlib
+import runs
 from report import bits
 from rnnlib import RNN, Corpus, History
 
@@ -30,9 +32,12 @@ ARRAYS = "bcUWV"                    # the columns of history.clipped
 
 
 def run_all(calls) -> list:
-    """[function(*args) for function, *args in calls], the calls run side by side on the local
-    cores; the results in the order of calls."""
-    return [function(*args) for function, *args in calls]
+    """[function(*args) for function, *args in calls], the calls run side by side in worker
+    processes on the local cores (runs.Runner); the results in the order of calls.  A failed
+    call raises its runs.RunFailed; Ctrl-C cancels the rest."""
+    with runs.Runner() as runner:
+        futures = [runner.submit(function, *args) for function, *args in calls]
+        return [future.result() for future in futures]
 
 
 def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, characters: int = CHARACTERS,
@@ -89,13 +94,13 @@ def unclipped_run(text: str, source: str, updates: int = UNCLIPPED_UPDATES, seed
     return dict(smooth_loss=history.smooth_loss, clipped=history.clipped, diverged=diverged, updates=updates)
 
 
-def reach_job(rnn: RNN, data, starts, n: int, warmup: int) -> np.ndarray:
-    """(len(starts), n): row i is rnnlib.jacobian_norms over data[s:s+n], s = starts[i], read from
-    the hidden state that the `warmup` characters before s leave from zeros."""
+def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
+    """(len(stretches), n): row i is rnnlib.jacobian_norms over the last n characters of
+    stretches[i], read from the hidden state that its first `warmup` characters leave from zeros."""
     rows = []
-    for s in starts:
-        h0 = rnnlib.hidden_states(rnn, data[s - warmup:s], np.zeros(rnn.m))[-1]
-        rows.append(rnnlib.jacobian_norms(rnn, data[s:s + n], h0))
+    for x in stretches:
+        h0 = rnnlib.hidden_states(rnn, x[:warmup], np.zeros(rnn.m))[-1]
+        rows.append(rnnlib.jacobian_norms(rnn, x[warmup:], h0))
     return np.array(rows)
 
 
@@ -106,44 +111,58 @@ def largest_singular_value(W) -> float:
 # ----------------------------------------------------------------------------- part 1: reach
 
 
+def describe_window(window: dict, main_history: History) -> float:
+    """Whether the seq_length 25 run is the main run so far, as a sentence: the largest relative
+    difference between their smooth losses over the updates both made (0: bit for bit)."""
+    n = min(window["updates"], main_history.updates)
+    a, b = window["smooth_loss"][:n], main_history.smooth_loss[:n]
+    difference = float(np.max(np.abs(a - b) / np.abs(b)))
+    if difference == 0:
+        print(f"The seq_length 25 run's smooth loss is the main run's, bit for bit, over its {n:,} updates: "
+              f"its network is the main run's after {window['updates']:,} updates.")
+    else:
+        print(f"The seq_length 25 run's smooth loss differs from the main run's by up to {difference:.1e} "
+              f"(relative) over its {n:,} updates (another seed or machine): it stands in for the main "
+              f"run's network after {window['updates']:,} updates.")
+    return difference
+
+
 def reach(models: dict, corpus: Corpus, positions: int = 100, n: int = 50, warmup: int = 50, chunks: int = 2) -> dict:
     """{label: (positions, n) norms ||dh_n/dh_{n-k}||} for each network of models, over the same
     `positions` stretches of n characters spread evenly over the text; split into `chunks` jobs
     per network."""
-    starts = np.linspace(warmup, len(corpus.data) - n - 1, positions).astype(int)
-    parts = np.array_split(starts, chunks)
-    rows = run_all([(reach_job, rnn, corpus.data, part, n, warmup) for rnn in models.values() for part in parts])
+    starts = np.linspace(0, len(corpus.data) - warmup - n, positions).astype(int)
+    stretches = [corpus.data[s:s + warmup + n] for s in starts]
+    parts = [stretches[i::chunks] for i in range(chunks)]
+    rows = run_all([(reach_job, rnn, part, warmup) for rnn in models.values() for part in parts])
     return {label: np.concatenate(rows[i * chunks:(i + 1) * chunks]) for i, label in enumerate(models)}
 
 
 def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     """Left: the median of ||dh_n/dh_{n-k}|| against k for each network, with the band between
-    the given percentiles, and sigma_max(W)^k for the best model (a bound: |tanh'| <= 1).  Right:
-    sigma_max(W) over the seq_length 25 run, and for the main run's best and final networks."""
+    the given percentiles.  Right: sigma_max(W) along the seq_length 25 run, and for the main
+    run's best and final networks."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=(3, 2)))
     for (label, rows), colour in zip(norms.items(), ("C7", "C1", "C0")):
         k = np.arange(1, rows.shape[1] + 1)
         low, median, high = np.percentile(rows, [band[0], 50, band[1]], axis=0)
-        left.fill_between(k, low, high, color=colour, alpha=0.2, lw=0)
+        left.fill_between(k, low, high, color=colour, alpha=0.25, lw=0)
         left.plot(k, median, color=colour, label=label)
-    sigma = largest_singular_value(main.best.W)
-    left.plot(k, sigma ** k.astype(float), ":", color="C0", lw=1, label=r"best: $\sigma_{max}(W)^k$ (a bound)")
     left.axvline(25, color="grey", ls="--", lw=0.8)
     left.set(yscale="log", xlabel="k (steps back)", ylabel=r"$\|\partial h_n / \partial h_{n-k}\|_2$",
              title=f"How far back the gradient reaches (median, {band[0]}–{band[1]}th percentiles)")
     left.legend(fontsize=8, loc="lower left")
-    left.grid(alpha=0.3, which="major")
-    right.plot(np.maximum(window["sigma_updates"], 1), window["sigma"], ".-", color="C1", ms=3,
-               label=f"seq_length 25 run, first {window['updates']:,} updates")
-    right.plot([main.best_update, main.update], [sigma, largest_singular_value(main.rnn.W)], "o", color="C0",
-               label="main run: best and final networks")
-    right.set(xscale="log", xlabel="update (untrained at 1)", ylabel=r"$\sigma_{max}(W)$",
-              title="Largest singular value of W")
-    right.axhline(1, color="grey", lw=0.8)
-    right.legend(fontsize=8)
-    right.grid(alpha=0.3, which="both")
+    left.grid(alpha=0.3)
+    right.plot(window["sigma_updates"], window["sigma"], ".-", color="C1", ms=3,
+               label=f"seq_length 25 run (the main run's first {window['updates']:,} updates)")
+    for network, update, style in ((main.best, main.best_update, "--"), (main.rnn, main.update, ":")):
+        right.axhline(largest_singular_value(network.W), color="C0", ls=style,
+                      label=f"main run after {update:,} updates" + (" (best)" if network is main.best else ""))
+    right.set(xlabel="update", ylabel=r"$\sigma_{max}(W)$", title="Largest singular value of W", ylim=(0, None))
+    right.legend(fontsize=8, loc="lower right")
+    right.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
@@ -173,6 +192,17 @@ def reach_summary(norms: dict, main, at: int = 25, small: float = 1e-3) -> dict:
           f"beyond): a longer window adds terms of that size to the gradient. Part 3 measures what they buy.")
     facts[label]["sigma"] = sigma
     return facts
+
+
+def describe_sigma(window: dict, main, eta: float = 0.1) -> None:
+    """sigma_max(W) along the seq_length 25 run and at the main run's best model, as a sentence."""
+    sigma, updates = window["sigma"], window["sigma_updates"]
+    top = int(np.argmax(sigma))
+    print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
+          f"moves every entry by eta = {eta} (g / sqrt(g^2)), whatever its gradient. It peaks at {sigma[top]:.2f} "
+          f"(after {updates[top]:,} updates), is {sigma[-1]:.2f} after {updates[-1]:,} and "
+          f"{largest_singular_value(main.best.W):.2f} in the best model"
+          + (": above 1 from the first update on." if sigma[1:].min() > 1 else "."))
 
 
 # ----------------------------------------------------------------------------- part 2: clipping
@@ -268,6 +298,7 @@ def plot_truncation(runs: list):
     left.plot(s, [run["bpc"] for run in runs], "o-", color="C3")
     left.set(xscale="log", xticks=s, xticklabels=s, xlabel="seq_length", ylabel="held-out bits per character",
              title=f"After {runs[0]['characters']:,} characters")
+    left.minorticks_off()
     for run in runs:
         n = run["seq_length"]
         middle.plot(np.arange(1, run["updates"] + 1) * n, bits(run["smooth_loss"], n), lw=1, label=f"{n}")
@@ -287,18 +318,14 @@ def truncation_summary(runs: list) -> dict:
     for n, (bpc, seconds) in facts.items():
         print(f"- seq_length {n:>3}: {bpc:.3f} bits per character held out, {seconds * 1e6:.1f} µs per character.")
     best = min(facts, key=lambda n: facts[n][0])
+    updates = {run["seq_length"]: run["updates"] for run in runs}
+    longest, shortest = max(facts), min(facts)
     print(f"- After {runs[0]['characters']:,} characters each, the lowest held-out bits per character is "
-          f"seq_length {best}'s; seq_length 100 against 25: {facts[100][0] - facts[25][0]:+.3f} bits per "
-          f"character, in {facts[100][1] / facts[25][1]:.2f} times the time per character.")
+          f"seq_length {best}'s. seq_length {longest} against {shortest}: "
+          f"{facts[longest][0] - facts[shortest][0]:+.3f} bits per character, from {updates[longest]:,} "
+          f"updates instead of {updates[shortest]:,}, in "
+          f"{facts[longest][1] / facts[shortest][1]:.2f} times the time per character.")
     return facts
-
-
-def window_matches_main(window: dict, main_history: History) -> float:
-    """The largest relative difference between the seq_length 25 run's smooth loss and the main
-    run's over the updates both made (0: the same run so far)."""
-    n = min(len(window["smooth_loss"]), main_history.updates)
-    a, b = window["smooth_loss"][:n], main_history.smooth_loss[:n]
-    return float(np.max(np.abs(a - b) / np.abs(b)))
 
 
 # ----------------------------------------------------------------------------- summary
