@@ -53,7 +53,8 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
                seed: int = SEED, m: int = 100) -> dict:
     """The main run's settings but for seq_length, on all of text but its last held_out characters,
     for `characters` characters (characters // seq_length updates).  Returns the final network
-    ("rnn"), the seconds training took and per character, the held-out bits per character of the
+    ("rnn"), the CPU seconds training took and per character (CPU time, so that other work on the
+    machine does not count), the held-out bits per character of the
     final network ("bpc", h carried from zeros through the held-out part), the smooth loss, and
     ("sigma") the largest singular value of W after ("sigma_updates") 0 and SNAPSHOTS more updates."""
     corpus = Corpus(text, source)
@@ -67,10 +68,10 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
 
     # W is read through the sample hook: a sample uses its own generator, never the parameters
     every = max(1, updates // SNAPSHOTS)
-    start = time.perf_counter()
+    start = time.process_time()
     history = rnnlib.train(rnn, train_part, updates=updates, seq_length=seq_length, rng=seed, sample_every=every,
                            sample_length=1, on_sample=snapshot, progress=False)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     snapshots[updates] = largest_singular_value(rnn.W)
     return dict(seq_length=seq_length, updates=updates, characters=updates * seq_length, rnn=rnn,
                 seconds=seconds, seconds_per_char=seconds / (updates * seq_length),
@@ -270,6 +271,10 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
     print(f"- First {every:,} updates, share of entries clipped: {listing(early)}.")
     print(f"- Last {every:,} updates (to update {history.updates:,}): {listing(late)}.")
     print(f"- Updates in which at least one entry was clipped: {listing(ever)}.")
+    same_start = unclipped["smooth_loss"][0] == history.smooth_loss[0]  # update 0's loss: the same network?
+    print("- Both runs start from the same network: their losses at update 0 agree." if same_start else
+          "- The main run started from another network than seed 0's (its loss at update 0 differs): the "
+          "comparison is between seeds as much as between clipping and none.")
     n = len(unclipped["smooth_loss"])
     shown = min(n, history.updates) - 1
     ours, theirs = float(unclipped["smooth_loss"][shown]), float(history.smooth_loss[shown])
@@ -305,7 +310,7 @@ def plot_truncation(runs: list):
     middle.set(xlabel="characters read", ylabel="smooth loss (bits per character)", title="Training")
     middle.legend(title="seq_length", fontsize=8)
     right.bar([str(n) for n in s], [run["seconds_per_char"] * 1e6 for run in runs], color="C2")
-    right.set(xlabel="seq_length", ylabel="µs per character", title="Training time")
+    right.set(xlabel="seq_length", ylabel="CPU µs per character", title="Training time")
     for ax in (left, middle, right):
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -316,7 +321,8 @@ def truncation_summary(runs: list) -> dict:
     """Each seq_length's held-out bits per character and time, as sentences; returned by seq_length."""
     facts = {run["seq_length"]: (run["bpc"], run["seconds_per_char"]) for run in runs}
     for n, (bpc, seconds) in facts.items():
-        print(f"- seq_length {n:>3}: {bpc:.3f} bits per character held out, {seconds * 1e6:.1f} µs per character.")
+        print(f"- seq_length {n:>3}: {bpc:.3f} bits per character held out, {seconds * 1e6:.1f} µs of CPU per "
+              f"character.")
     best = min(facts, key=lambda n: facts[n][0])
     updates = {run["seq_length"]: run["updates"] for run in runs}
     longest, shortest = max(facts), min(facts)
