@@ -128,7 +128,7 @@ def describe_window(window: dict, main_history: History) -> float:
     return difference
 
 
-def reach(models: dict, corpus: Corpus, positions: int = 100, n: int = 50, warmup: int = 50, chunks: int = 2) -> dict:
+def reach(models: dict, corpus: Corpus, positions: int = 300, n: int = 50, warmup: int = 50, chunks: int = 2) -> dict:
     """{label: (positions, n) norms ||dh_n/dh_{n-k}||} for each network of models, over the same
     `positions` stretches of n characters spread evenly over the text; split into `chunks` jobs
     per network."""
