@@ -52,11 +52,13 @@ def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, characters: int = CHARAC
 def window_run(text: str, source: str, seq_length: int, characters: int = CHARACTERS, held_out: int = HELD_OUT,
                seed: int = SEED, m: int = 100) -> dict:
     """The main run's settings but for seq_length, on all of text but its last held_out characters,
-    for `characters` characters (characters // seq_length updates).  Returns the final network
-    ("rnn"), the CPU seconds training took and per character (CPU time, so that other work on the
-    machine does not count), the held-out bits per character of the
-    final network ("bpc", h carried from zeros through the held-out part), the smooth loss, and
-    ("sigma") the largest singular value of W after ("sigma_updates") 0 and SNAPSHOTS more updates."""
+    for `characters` characters (characters // seq_length updates).
+
+    Returns the final network ("rnn"); the CPU seconds its training took, in all and per character
+    (CPU time, so that other work on the machine does not count); the held-out bits per character
+    of the final network ("bpc", h carried from zeros through the held-out part); the smooth loss;
+    and "sigma", the largest singular value of W after "sigma_updates" updates (0, 1, and about
+    SNAPSHOTS more)."""
     corpus = Corpus(text, source)
     train_part, held = corpus.split(1 - held_out / len(corpus))
     updates = characters // seq_length
@@ -86,9 +88,9 @@ def unclipped_run(text: str, source: str, updates: int = UNCLIPPED_UPDATES, seed
     cut) and "diverged": the update whose loss was not finite, or None."""
     corpus = Corpus(text, source)
     rnn = RNN.init(corpus.K, m=m, rng=seed)
+    diverged = None
     try:
-        history, diverged = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None, progress=False,
-                                         clip=None), None
+        history = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None, progress=False, clip=None)
     except FloatingPointError as err:  # the loss overflowed: what was done until then is the result
         history = err.history
         diverged = history.updates
@@ -186,8 +188,8 @@ def reach_summary(norms: dict, main, at: int = 25, small: float = 1e-3) -> dict:
     share = best["at"] / sigma ** at
     print(f"- {label}: sigma_max(W) = {sigma:.2f}, so sigma_max(W)^{at} = {sigma ** at:.2g} bounds the norm at "
           f"k = {at}; the median is {share:.1g} of that bound"
-          + (": the factors 1 - h_t^2 of saturated units, more than W, decide how far back the gradient "
-             "reaches." if share < 1e-3 else "."))
+          + (": the factors 1 - h_t^2 (small where units saturate) and the directions that change from "
+             "step to step, not the size of W, decide how far back the gradient reaches." if share < 1e-3 else "."))
     print(f"- Truncating after {at} steps leaves out terms whose Jacobian is, in the median, "
           f"{best['at'] / best['first']:.1g} times the size of the one-step Jacobian (at k = {at}, and less "
           f"beyond): a longer window adds terms of that size to the gradient. Part 3 measures what they buy.")
@@ -200,7 +202,8 @@ def describe_sigma(window: dict, main, eta: float = 0.1) -> None:
     sigma, updates = window["sigma"], window["sigma_updates"]
     top = int(np.argmax(sigma))
     print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
-          f"moves every entry by eta = {eta} (g / sqrt(g^2)), whatever its gradient. It peaks at {sigma[top]:.2f} "
+          f"moves each entry with a gradient by eta = {eta} (g / sqrt(g^2) = ±1), whatever the gradient's size. "
+          f"It peaks at {sigma[top]:.2f} "
           f"(after {updates[top]:,} updates), is {sigma[-1]:.2f} after {updates[-1]:,} and "
           f"{largest_singular_value(main.best.W):.2f} in the best model"
           + (": above 1 from the first update on." if sigma[1:].min() > 1 else "."))
