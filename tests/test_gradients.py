@@ -1,6 +1,7 @@
 """The runs and measures of notebook 4 · Gradients through time (notebooks/gradients.py)."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -72,3 +73,18 @@ def test_run_all_returns_each_calls_result_in_order(rng):
     matrices = [rng.normal(size=(4, 4)) for _ in range(3)]
     results = gradients.run_all([(gradients.largest_singular_value, W) for W in matrices])
     assert results == [pytest.approx(np.linalg.norm(W, 2), rel=1e-15) for W in matrices]
+
+
+def test_the_clipping_sentences_say_what_happened(small_corpus, capsys):
+    rnn = RNN.init(small_corpus.K, m=8, rng=gradients.SEED)
+    history = rnnlib.train(rnn, small_corpus, updates=30, rng=gradients.SEED, sample_every=None, progress=False)
+    main = SimpleNamespace(rnn=rnn, history=history)
+    unclipped = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    facts = gradients.clipping_summary(main, unclipped, every=10)
+    out = capsys.readouterr().out
+    assert "start from the same network" in out and "did not diverge in 30 updates" in out
+    np.testing.assert_array_equal(facts["early"], history.clipped[:10].sum(axis=0) / 10 / gradients.array_sizes(rnn))
+    diverged = dict(unclipped, smooth_loss=unclipped["smooth_loss"][:12] + 1, diverged=12)
+    gradients.clipping_summary(main, diverged, every=10)
+    out = capsys.readouterr().out
+    assert "started from another network" in out and "not finite at update 12" in out
