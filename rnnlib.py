@@ -631,11 +631,11 @@ class TrainingState:
     and what `resume` continues from.
 
     rnn: the current parameters; history: smooth losses, samples and the best model so far;
+    clip: the limit gradients are clipped to (None: no clipping);
     optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
     epoch and e: where the next sequence starts; h: the hidden state carried into it;
     smooth: the current smooth loss; total: the number of updates the run aims at;
-    eval_data: held-out int indices measured every eval_every updates (or None);
-    clip: the limit gradients are clipped to, or None for no clipping.
+    eval_data: held-out int indices measured every eval_every updates (or None).
     """
 
     rnn: RNN
@@ -656,8 +656,8 @@ class TrainingState:
     corpus_sha256: str
     source: str
     eval_data: np.ndarray | None = None
-    eval_every: int = 10_000
     clip: float | None = CLIP
+    eval_every: int = 10_000
 
     @property
     def best(self) -> RNN:
@@ -687,9 +687,9 @@ def text_fingerprint(text: str) -> str:
 
 
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
-          eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
+          eta: float = 0.1, clip: float | None = CLIP, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
-          eval_data=None, eval_every: int = 10_000, on_sample=None, clip: float | None = CLIP) -> History:
+          eval_data=None, eval_every: int = 10_000, on_sample=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -733,7 +733,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
-        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan,
+        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan, clip=None if clip is None else float(clip),
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
                         best_update=0, updates_per_epoch=per_epoch),
         total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
@@ -741,8 +741,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         sample_length=_positive_int(sample_length, "sample_length"),
         checkpoint_every=_positive_int(checkpoint_every, "checkpoint_every"),
         chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
-        eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"),
-        clip=None if clip is None else float(clip))
+        eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"))
     return _run(state, corpus, checkpoint, progress, on_sample)
 
 
