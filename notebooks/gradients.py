@@ -280,16 +280,18 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
           "comparison is between seeds as much as between clipping and none.")
     n = len(unclipped["smooth_loss"])
     shown = min(n, history.updates) - 1
-    ours, theirs = float(unclipped["smooth_loss"][shown]), float(history.smooth_loss[shown])
-    beyond = (unclipped["clipped"] > 0).any(axis=1).mean()
+    without, with_ = float(unclipped["smooth_loss"][shown]), float(history.smooth_loss[shown])
+    # the share of updates with an entry beyond 5, in each run's first n updates
+    beyond, clipped_beyond = ((counts[:n] > 0).any(axis=1).mean() for counts in (unclipped["clipped"], history.clipped))
     if unclipped["diverged"] is not None:
         print(f"- Without clipping the loss was not finite at update {unclipped['diverged']:,}; up to then it had "
-              f"gradient entries beyond 5 in {beyond:.0%} of its updates.")
+              f"gradient entries beyond 5 in {beyond:.0%} of its updates (the main run: {clipped_beyond:.0%}).")
     else:
-        print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {ours:.2f} at update "
-              f"{shown:,}, against {theirs:.2f} with clipping ({ours - theirs:+.2f}); {beyond:.0%} of its updates "
-              f"had gradient entries beyond 5, which clipping would have cut.")
-    return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=ours, clipped=theirs, at=shown,
+        print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} at update "
+              f"{shown:,}, against {with_:.2f} with clipping ({without - with_:+.2f}). {beyond:.0%} of its updates "
+              f"had gradient entries beyond 5, which clipping would have cut (the main run: {clipped_beyond:.0%} "
+              f"of its first {n:,}).")
+    return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=without, clipped=with_, at=shown,
                 every=every)
 
 
