@@ -9,6 +9,7 @@ With K distinct characters and m hidden units, where each equation is computed::
     L   = sum_t -log p_t[y_t]        y_t = x_{t+1}                cross_entropy
     dL/do_t, dL/da_t (BPTT), dL/db, dL/dc, dL/dU, dL/dW, dL/dV     loss_and_gradients
     dL/dU = sum_t dL/da_t x_t^T                                    dU_columns
+    ||dh_n/dh_{n-k}||_2,  dh_t/dh_{t-1} = diag(1 - h_t^2) W        jacobian_norms
     G += g^2,  theta -= eta g / sqrt(G + eps)                      AdaGrad.step
     x_{t+1} ~ softmax(o_t / T)                                     synthesize
 
@@ -452,6 +453,26 @@ def dU_columns(dA: np.ndarray, x, cols) -> np.ndarray:
     return dU
 
 
+def jacobian_norms(rnn: RNN, x, h0) -> np.ndarray:
+    """(n,): entry k-1 is ||dh_n/dh_{n-k}||_2 for k = 1, ..., n, x: (n,) int indices read from h0.
+
+    How far back a gradient reaches: back-propagation carries dL/dh_n to h_{n-k} through
+    dh_n/dh_{n-k}, the product of the step Jacobians dh_t/dh_{t-1} = diag(1 - h_t^2) W from
+    t = n down to t = n-k+1, built here one factor at a time.  ||.||_2 is the largest singular value.
+    """
+    x, _ = _check_sequence(rnn, x, x, h0)
+    H = hidden_states(rnn, x, np.asarray(h0, dtype=rnn.dtype))    # (n+1, m)
+    n = len(x)
+    J = np.eye(rnn.m, dtype=H.dtype)            # dh_n/dh_n
+    norms = np.empty(n)
+    for k in range(1, n + 1):
+        t = n - k + 1
+        # dh_n/dh_{t-1} = dh_n/dh_t diag(1 - h_t^2) W, the diagonal applied as a scaling of J's columns
+        J = (J * (1 - H[t] ** 2)) @ rnn.W
+        norms[k - 1] = np.linalg.norm(J, 2)
+    return norms
+
+
 # ----------------------------------------------------------------------------- gradient checks
 
 
@@ -550,10 +571,21 @@ class AdaGrad:
         theta -= np.multiply(np.divide(g, tmp, out=tmp), self.eta, out=tmp)
 
 
-def clip_gradients(grads: Params, limit: float = 5.0) -> Params:
+CLIP = 5.0  # the assignment's limit on every gradient entry
+
+
+def clip_gradients(grads: Params, limit: float = CLIP) -> Params:
     """Clip every gradient entry to [-limit, limit], in place."""
     np.clip(grads.theta, -limit, limit, out=grads.theta)
     return grads
+
+
+def clipped_counts(grads: Params, limit: float = CLIP) -> np.ndarray:
+    """(5,) the number of entries of b, c, U, W, V whose magnitude exceeds limit: those clipping
+    changes.  Sparse gradients give the dense counts, as the columns they leave out are zero."""
+    if np.abs(grads.theta).max() <= limit:  # most updates clip nothing: one pass over theta tells
+        return np.zeros(5, dtype=np.int64)
+    return np.array([np.count_nonzero(np.abs(g) > limit) for g in grads.values()])
 
 
 # ----------------------------------------------------------------------------- training
@@ -567,7 +599,10 @@ class History:
     samples: {update: text}; best: a copy of the RNN at the lowest smooth loss (the
     parameters that gave that loss), with best_loss and best_update;
     updates_per_epoch: where the epochs start; eval_bpc: {update: bits per character on the
-    held-out eval_data}; interrupted: stopped early by Ctrl-C.
+    held-out eval_data}; interrupted: stopped early by Ctrl-C;
+    clipped: (updates, 5) ints, row u the number of gradient entries of b, c, U, W, V whose
+    magnitude exceeded the clipping limit at update u (CLIP, 5, when training does not clip);
+    -1 in a run resumed from a checkpoint written before they were counted.
     """
 
     smooth_loss: np.ndarray
@@ -578,6 +613,7 @@ class History:
     updates_per_epoch: int
     eval_bpc: dict = field(default_factory=dict)
     interrupted: bool = False
+    clipped: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
 
     @property
     def updates(self) -> int:
@@ -600,6 +636,7 @@ class TrainingState:
     and what `resume` continues from.
 
     rnn: the current parameters; history: smooth losses, samples and the best model so far;
+    clip: the limit gradients are clipped to (None: no clipping);
     optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
     epoch and e: where the next sequence starts; h: the hidden state carried into it;
     smooth: the current smooth loss; total: the number of updates the run aims at;
@@ -625,6 +662,7 @@ class TrainingState:
     corpus_sha256: str
     source: str
     eval_data: np.ndarray | None = None
+    clip: float | None = CLIP
     eval_every: int = 10_000
     finished: Path | None = None
 
@@ -656,7 +694,7 @@ def text_fingerprint(text: str) -> str:
 
 
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
-          eta: float = 0.1, sample_every=10_000, sample_length: int = 200, rng=None,
+          eta: float = 0.1, clip: float | None = CLIP, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
           eval_data=None, eval_every: int = 10_000, on_sample=None, finished=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
@@ -673,6 +711,9 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
     AdaGrad step cover only the columns of each sequence's characters (the others have no
     gradient): the same step (bit for bit in float64), at a cost that grows gently with K.
+
+    clip: the limit of the clipping, [-clip, clip] (None: no clipping); history.clipped counts,
+    at each update, the entries of each gradient that exceed it (exceed 5 when None).
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
@@ -696,12 +737,14 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         raise ValueError(f"the corpus ({corpus.source}) has {len(corpus.data)} characters, fewer "
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
+    if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
+        raise ValueError(f"clip must be a positive number (the limit on each gradient entry) or None, not {clip!r}")
     if eval_data is not None:  # refused now if the network cannot read it, not at update 0
         eval_data = _check_text(rnn, np.array(eval_data), np.zeros(rnn.m))  # a copy: the run keeps it
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
-        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan,
+        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan, clip=None if clip is None else float(clip),
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
                         best_update=0, updates_per_epoch=per_epoch),
         total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
@@ -755,6 +798,9 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
     smooth_loss = np.empty(state.total)
     smooth_loss[:state.update] = history.smooth_loss[:state.update]
     history.smooth_loss = smooth_loss[:state.update]
+    clipped = np.empty((state.total, 5), dtype=np.int64)
+    clipped[:state.update] = history.clipped[:state.update]
+    history.clipped = clipped[:state.update]
     bar = _progress_bar(state, progress)
     saved_at = None
     try:
@@ -763,8 +809,8 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
                 if len(data) - state.e < s + 1:   # too little text left: a new epoch
                     state.epoch, state.e = state.epoch + 1, 0
                     state.h = np.zeros(rnn.m, dtype=rnn.dtype)
-                sample = _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss)
-                history.smooth_loss = smooth_loss[:state.update]
+                sample = _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss, clipped)
+                history.smooth_loss, history.clipped = smooth_loss[:state.update], clipped[:state.update]
                 if on_sample is not None and sample is not None:  # after the update, which is whole
                     on_sample(state.update - 1, sample)
                 if checkpoint is not None and state.update % state.checkpoint_every == 0:
@@ -819,8 +865,8 @@ class TrainingStopped(KeyboardInterrupt):
         return self.lines
 
 
-def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray) -> str | None:
-    """One training update: loss and gradients, smooth loss, best model, sample, AdaGrad.
+def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray, clipped: np.ndarray) -> str | None:
+    """One training update: loss and gradients, smooth loss, best model, sample, clipping, AdaGrad.
     Returns the sample drawn in this update, if one was."""
     rnn, history, u = state.rnn, state.history, state.update
     L, grads, h_next = loss_and_gradients(rnn, x, y, state.h, sparse=sparse_U_pays(rnn.K, state.seq_length))
@@ -839,7 +885,8 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray)
                                                                rng=state.rng))
     if state.eval_data is not None and u % state.eval_every == 0:
         history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
-    state.optimiser.step(rnn, clip_gradients(grads))
+    clipped[u] = clipped_counts(grads, CLIP if state.clip is None else state.clip)
+    state.optimiser.step(rnn, grads if state.clip is None else clip_gradients(grads, state.clip))
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
     return sample
 
@@ -924,6 +971,8 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "eval_every": state.eval_every, "eval_updates": np.array(list(history.eval_bpc), dtype=np.int64),
         "finished": np.array("" if state.finished is None else _relative_to(state.finished, path.parent)),
         "eval_bpc": np.array(list(history.eval_bpc.values()), dtype=float),
+        "clip": math.nan if state.clip is None else state.clip,
+        "clipped": history.clipped[:state.update].astype(np.min_scalar_type(state.rnn.theta.size)),
     }
     if state.eval_data is not None:
         fields["eval_data"] = state.eval_data.astype(np.min_scalar_type(state.rnn.K - 1))
@@ -1013,11 +1062,18 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
     eval_data = f.get("eval_data")
     if eval_data is not None and (eval_data.ndim != 1 or eval_data.size < 2 or eval_data.max() >= K):
         raise ValueError("the held-out data does not fit the network")
+    # checkpoints from before the counts were kept: unknown counts (-1) under the assignment's clipping
+    clipped = np.array(f["clipped"], dtype=np.int64) if "clipped" in f else np.full((update, 5), -1)
+    if clipped.shape != (update, 5):
+        raise ValueError("the clipping counts disagree with the update count")
+    clip = float(f.get("clip", CLIP))
+    if not (clip > 0 or math.isnan(clip)):
+        raise ValueError(f"the clipping limit {clip} is not positive")
     history = History(smooth_loss=np.array(f["smooth_loss"], dtype=float),
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
-                      updates_per_epoch=per_epoch, eval_bpc=eval_bpc)
+                      updates_per_epoch=per_epoch, eval_bpc=eval_bpc, clipped=clipped)
     return TrainingState(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
@@ -1026,7 +1082,7 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
         corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]),
         eval_data=None if eval_data is None else eval_data.astype(np.intp),
-        eval_every=int(f.get("eval_every", 10_000)))
+        eval_every=int(f.get("eval_every", 10_000)), clip=None if math.isnan(clip) else clip)
 
 # ----------------------------------------------------------------------------- synthesis
 

@@ -45,9 +45,11 @@ def loss_and_gradients(b, c, U, W, V, x, y, h0):
     return loss, (db.ravel(), dc.ravel(), dU, dW, dV), hs[len(x) - 1].ravel()
 
 
-def adagrad_update(params, grads, memory, eta=0.1, eps=1e-8):
-    """One training update as min-char-rnn writes it: clip, then AdaGrad, per parameter."""
+def adagrad_update(params, grads, memory, eta=0.1, eps=1e-8, clip=5):
+    """One training update as min-char-rnn writes it: clip (unless clip is None), then AdaGrad,
+    per parameter."""
     for theta, g, G in zip(params, grads, memory):
-        np.clip(g, -5, 5, out=g)
+        if clip is not None:
+            np.clip(g, -clip, clip, out=g)
         G += g * g
         theta -= eta * g / np.sqrt(G + eps)

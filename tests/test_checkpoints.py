@@ -25,9 +25,10 @@ def fresh(corpus, seed=0):
 
 
 def assert_same_run(a_rnn, a_history, b_rnn, b_history):
-    """Bit for bit: parameters, smooth losses, samples and the best model."""
+    """Bit for bit: parameters, smooth losses, clipping counts, samples and the best model."""
     assert np.array_equal(a_rnn.theta, b_rnn.theta)
     assert np.array_equal(a_history.smooth_loss, b_history.smooth_loss)
+    assert np.array_equal(a_history.clipped, b_history.clipped) and a_history.clipped.dtype == np.int64
     assert a_history.samples == b_history.samples
     assert np.array_equal(a_history.best.theta, b_history.best.theta)
     assert (a_history.best_loss, a_history.best_update) == (b_history.best_loss, b_history.best_update)
@@ -52,6 +53,7 @@ def test_a_checkpoint_holds_the_whole_state(tmp_path, small_corpus):
     assert ckpt.chars == small_corpus.chars and ckpt.source == "pangrams"
     assert np.array_equal(ckpt.rnn.theta, rnn.theta) and np.array_equal(ckpt.best.theta, history.best.theta)
     assert np.array_equal(ckpt.history.smooth_loss, history.smooth_loss)
+    assert np.array_equal(ckpt.history.clipped, history.clipped) and ckpt.history.clipped.any() and ckpt.clip == 5
     assert ckpt.history.samples == history.samples and ckpt.best_update == history.best_update
     assert ckpt.optimiser.eta == 0.1 and ckpt.optimiser.G.shape == rnn.theta.shape
     assert ckpt.smooth == history.smooth_loss[-1]
@@ -110,6 +112,31 @@ def test_resume_is_bit_exact_in_float32_and_on_sparse_gradients(tmp_path, small_
     resumed, resumed_history = rnnlib.resume(path, corpus, updates=30, progress=False)
     assert resumed.dtype == dtype
     assert_same_run(resumed, resumed_history, rnn, history)
+
+
+def test_a_run_without_clipping_resumes_without_clipping(tmp_path, small_corpus):
+    rnn = RNN.init(small_corpus.K, m=12, sigma=0.3, rng=0)
+    history = rnnlib.train(rnn, small_corpus, updates=30, rng=7, clip=None, **SETTINGS)
+    clipped = RNN.init(small_corpus.K, m=12, sigma=0.3, rng=0)
+    rnnlib.train(clipped, small_corpus, updates=30, rng=7, **SETTINGS)
+    assert history.clipped.any() and not np.array_equal(rnn.theta, clipped.theta)  # clipping mattered here
+    path = tmp_path / "run.npz"
+    rnnlib.train(RNN.init(small_corpus.K, m=12, sigma=0.3, rng=0), small_corpus, updates=11, rng=7, clip=None,
+                 checkpoint=path, **SETTINGS)
+    assert rnnlib.load_checkpoint(path).clip is None
+    assert_same_run(*rnnlib.resume(path, small_corpus, updates=30, progress=False), rnn, history)
+
+
+def test_a_checkpoint_from_before_the_counts_resumes_with_them_unknown(tmp_path, small_corpus, uninterrupted):
+    path = tmp_path / "run.npz"
+    rnnlib.train(fresh(small_corpus), small_corpus, updates=10, rng=7, checkpoint=path, **SETTINGS)
+    rewrite(path, clipped=None, clip=None)  # as rnnlib wrote it before counting
+    state = rnnlib.load_checkpoint(path)
+    assert state.clip == 5 and state.history.clipped.shape == (10, 5) and (state.history.clipped == -1).all()
+    _, history = rnnlib.resume(path, small_corpus, updates=35, progress=False)
+    assert (history.clipped[:10] == -1).all()
+    assert np.array_equal(history.clipped[10:], uninterrupted[1].clipped[10:])
+    assert np.array_equal(history.smooth_loss, uninterrupted[1].smooth_loss)
 
 
 def test_resume_counts_epochs_like_train(tmp_path, small_corpus):
@@ -325,6 +352,8 @@ def test_an_unknown_format_version(good_checkpoint):
     {"rng": np.array(json.dumps({"bit_generator": "NoSuchGenerator"}))},
     {"chars": np.zeros(2, dtype="<u4")},
     {"update": None},
+    {"clipped": np.zeros((3, 5), dtype=np.uint16)},
+    {"clip": np.array(-5.0)},
 ])
 def test_a_damaged_checkpoint_names_the_file(good_checkpoint, changes):
     rewrite(good_checkpoint, **changes)

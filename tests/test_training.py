@@ -8,12 +8,13 @@ import rnnlib
 from rnnlib import RNN, AdaGrad
 
 
-def plain_training(rnn, data, seq_length, eta, updates):
-    """The assignment's training loop written out plainly: returns parameters and smooth losses."""
+def plain_training(rnn, data, seq_length, eta, updates, clip=5):
+    """The assignment's training loop written out plainly: returns parameters, smooth losses,
+    and for each update the number of entries of db, dc, dU, dW, dV beyond 5 (or clip)."""
     params = [rnn[name].copy() for name in "bcUWV"]
     memory = [np.zeros_like(p) for p in params]
     n_per_epoch = (len(data) - 1) // seq_length
-    smooth, losses = None, []
+    smooth, losses, clipped = None, [], []
     for update in range(updates):
         e = (update % n_per_epoch) * seq_length
         if e == 0:
@@ -22,15 +23,16 @@ def plain_training(rnn, data, seq_length, eta, updates):
         loss, grads, h = plain_rnn.loss_and_gradients(*params, x, y, h)
         smooth = loss if smooth is None else 0.999 * smooth + 0.001 * loss
         losses.append(smooth)
-        plain_rnn.adagrad_update(params, list(grads), memory, eta=eta)
-    return params, losses
+        clipped.append([int(np.sum(np.abs(g) > (5 if clip is None else clip))) for g in grads])
+        plain_rnn.adagrad_update(params, list(grads), memory, eta=eta, clip=clip)
+    return params, losses, clipped
 
 
 def test_training_matches_the_plain_loop_across_epoch_boundaries(small_corpus):
     rnn = RNN.init(small_corpus.K, m=16, sigma=0.1, rng=3)
     per_epoch = rnnlib.updates_per_epoch(len(small_corpus.data), 10)
     updates = 3 * per_epoch + 2
-    expected_params, expected_losses = plain_training(rnn, small_corpus.data, 10, 0.1, updates)
+    expected_params, expected_losses, _ = plain_training(rnn, small_corpus.data, 10, 0.1, updates)
     history = rnnlib.train(rnn, small_corpus, updates=updates, seq_length=10, sample_every=None,
                            progress=False)
     assert history.updates == updates and history.updates_per_epoch == per_epoch
@@ -172,6 +174,8 @@ def test_progress_bar_shows_the_smooth_loss_and_can_be_silenced(small_corpus, ca
     ({"epochs": 1.5}, "epochs must be a positive integer"),
     ({}, "give epochs=N or updates=N"),
     ({"updates": 10, "sample_every": 0}, "sample_every must be a positive integer"),
+    ({"updates": 10, "clip": 0}, "clip must be a positive number"),
+    ({"updates": 10, "clip": -5.0}, "clip must be a positive number"),
 ])
 def test_bad_settings_are_refused(small_corpus, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -258,3 +262,26 @@ def test_clipping_is_elementwise_to_plus_minus_five():
     grads.theta[:] = [-7.0, 0.5, 5.0, 9.0, -5.5, 1.0, 2.0, -1e300]
     rnnlib.clip_gradients(grads)
     assert grads.theta.tolist() == [-5.0, 0.5, 5.0, 5.0, -5.0, 1.0, 2.0, -5.0]
+
+
+def test_clipped_counts_the_entries_beyond_the_limit_per_array():
+    grads = rnnlib.Params(1, 2)  # b (1,), c (2,), U (1, 2), W (1, 1), V (2, 1)
+    grads.theta[:] = [-7.0, 0.5, 5.0, 9.0, -5.5, 1.0, 2.0, -1e300]
+    assert rnnlib.clipped_counts(grads).tolist() == [1, 0, 2, 0, 1]
+    assert rnnlib.clipped_counts(grads, limit=1.5).tolist() == [1, 1, 2, 0, 2]
+
+
+@pytest.mark.parametrize("vocabulary", ["small", "large"])  # large: K > 4 seq_length, sparse dU
+@pytest.mark.parametrize("clip", [5, 2.5, None])
+def test_training_counts_and_clips_as_the_plain_loop_does(small_corpus, large_corpus, vocabulary, clip):
+    corpus = small_corpus if vocabulary == "small" else large_corpus
+    rnn = RNN.init(corpus.K, m=16, sigma=0.3, rng=3)
+    updates = rnnlib.updates_per_epoch(len(corpus.data), 25) + 3  # across an epoch boundary
+    expected_params, expected_losses, expected_clipped = plain_training(rnn, corpus.data, 25, 0.1, updates, clip)
+    history = rnnlib.train(rnn, corpus, updates=updates, sample_every=None, progress=False, clip=clip)
+    assert history.clipped.shape == (updates, 5) and history.clipped.dtype.kind == "i"
+    assert history.clipped.tolist() == expected_clipped
+    assert (history.clipped.sum(axis=0) > 0).sum() >= 3  # b, c, U, W or V: the counts are not all zeros
+    np.testing.assert_allclose(history.smooth_loss, expected_losses, rtol=1e-10)
+    for name, expected in zip("bcUWV", expected_params):  # AdaGrad's first steps magnify rounding
+        np.testing.assert_allclose(rnn[name], expected, rtol=1e-6, atol=1e-9)

@@ -1,0 +1,359 @@
+"""The runs, figures and sentences of notebooks/4_gradients.ipynb, parts 1-3: how far back the
+gradient reaches, what clipping does, and what a longer truncation window buys.
+
+The notebook's trainings and Jacobian products are independent jobs (a function and its
+arguments, the text among them), run side by side in worker processes by `run_all`, through
+the project's runner (runs.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+import rnnlib
+import runs
+from report import bits
+from rnnlib import RNN, Corpus, History
+
+SEED = rnnlib.DEFAULT_SEED          # the main run's seed
+REACH_UPDATES = 10_000              # part 1's network "after 10,000 updates" ...
+CHARACTERS = REACH_UPDATES * 25     # ... is the seq_length 25 run of part 3, which reads this many
+SEQ_LENGTHS = (10, 25, 50, 100)
+HELD_OUT = 50_000                   # characters at the end of the text that part 3 measures on
+UNCLIPPED_UPDATES = 20_000
+SNAPSHOTS = 40                      # W is kept at this many points of each part-3 run
+ARRAYS = "bcUWV"                    # the columns of history.clipped
+
+
+# ----------------------------------------------------------------------------- the runs
+
+
+def run_all(calls) -> list:
+    """[function(*args) for function, *args in calls], the calls run side by side in worker
+    processes on the local cores (runs.Runner); the results in the order of calls.  A failed
+    call raises its runs.RunFailed; Ctrl-C cancels the rest."""
+    with runs.Runner() as runner:
+        futures = [runner.submit(function, *args) for function, *args in calls]
+        return [future.result() for future in futures]
+
+
+def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, characters: int = CHARACTERS,
+               unclipped_updates: int = UNCLIPPED_UPDATES) -> tuple[list, dict]:
+    """The notebook's trainings, side by side: (window_run for each seq_length, unclipped_run)."""
+    calls = [(unclipped_run, corpus.text, corpus.source, unclipped_updates)]  # the longest first
+    calls += [(window_run, corpus.text, corpus.source, n, characters) for n in seq_lengths]
+    unclipped, *windows = run_all(calls)
+    return windows, unclipped
+
+
+def window_run(text: str, source: str, seq_length: int, characters: int = CHARACTERS, held_out: int = HELD_OUT,
+               seed: int = SEED, m: int = 100) -> dict:
+    """The main run's settings but for seq_length, on all of text but its last held_out characters,
+    for `characters` characters (characters // seq_length updates).
+
+    Returns the final network ("rnn"); the CPU seconds its training took, in all and per character
+    (CPU time, so that other work on the machine does not count); the held-out bits per character
+    of the final network ("bpc", h carried from zeros through the held-out part); the smooth loss;
+    and "sigma", the largest singular value of W after "sigma_updates" updates (0, 1, and about
+    SNAPSHOTS more)."""
+    corpus = Corpus(text, source)
+    train_part, held = corpus.split(1 - held_out / len(corpus))
+    updates = characters // seq_length
+    rnn = RNN.init(corpus.K, m=m, rng=seed)
+    snapshots = {0: largest_singular_value(rnn.W)}
+
+    def snapshot(update, _sample):  # called once update `update` is done: W after update + 1 updates
+        snapshots[update + 1] = largest_singular_value(rnn.W)
+
+    # W is read through the sample hook: a sample uses its own generator, never the parameters
+    every = max(1, updates // SNAPSHOTS)
+    start = time.process_time()
+    history = rnnlib.train(rnn, train_part, updates=updates, seq_length=seq_length, rng=seed, sample_every=every,
+                           sample_length=1, on_sample=snapshot, progress=False)
+    seconds = time.process_time() - start
+    snapshots[updates] = largest_singular_value(rnn.W)
+    return dict(seq_length=seq_length, updates=updates, characters=updates * seq_length, rnn=rnn,
+                seconds=seconds, seconds_per_char=seconds / (updates * seq_length),
+                bpc=rnnlib.bits_per_char(rnn, held.data), held_out=held.source,
+                smooth_loss=history.smooth_loss, sigma_updates=np.array(list(snapshots)),
+                sigma=np.array(list(snapshots.values())))
+
+
+def unclipped_run(text: str, source: str, updates: int = UNCLIPPED_UPDATES, seed: int = SEED, m: int = 100) -> dict:
+    """The main run's settings without clipping, for `updates` updates or until the loss is not
+    finite.  Returns its smooth loss, its clipped counts (entries beyond 5 that clipping would have
+    cut) and "diverged": the update whose loss was not finite, or None."""
+    corpus = Corpus(text, source)
+    rnn = RNN.init(corpus.K, m=m, rng=seed)
+    diverged = None
+    try:
+        history = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None, progress=False, clip=None)
+    except FloatingPointError as err:  # the loss overflowed: what was done until then is the result
+        history = err.history
+        diverged = history.updates
+    return dict(smooth_loss=history.smooth_loss, clipped=history.clipped, diverged=diverged, updates=updates)
+
+
+def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
+    """(len(stretches), n): row i is rnnlib.jacobian_norms over the last n characters of
+    stretches[i], read from the hidden state that its first `warmup` characters leave from zeros."""
+    rows = []
+    for x in stretches:
+        h0 = rnnlib.hidden_states(rnn, x[:warmup], np.zeros(rnn.m))[-1]
+        rows.append(rnnlib.jacobian_norms(rnn, x[warmup:], h0))
+    return np.array(rows)
+
+
+def largest_singular_value(W) -> float:
+    return float(np.linalg.norm(W, 2))
+
+
+# ----------------------------------------------------------------------------- part 1: reach
+
+
+def describe_window(window: dict, main_history: History) -> float:
+    """Whether the seq_length 25 run is the main run so far, as a sentence: the largest relative
+    difference between their smooth losses over the updates both made (0: bit for bit)."""
+    n = min(window["updates"], main_history.updates)
+    a, b = window["smooth_loss"][:n], main_history.smooth_loss[:n]
+    difference = float(np.max(np.abs(a - b) / np.abs(b)))
+    if difference == 0:
+        print(f"The seq_length 25 run's smooth loss is the main run's, bit for bit, over its {n:,} updates: "
+              f"its network is the main run's after {window['updates']:,} updates.")
+    else:
+        print(f"The seq_length 25 run's smooth loss differs from the main run's by up to {difference:.1e} "
+              f"(relative) over its {n:,} updates (another seed or machine): it stands in for the main "
+              f"run's network after {window['updates']:,} updates.")
+    return difference
+
+
+def reach(models: dict, corpus: Corpus, positions: int = 300, n: int = 50, warmup: int = 50, chunks: int = 2) -> dict:
+    """{label: (positions, n) norms ||dh_n/dh_{n-k}||} for each network of models, over the same
+    `positions` stretches of n characters spread evenly over the text; split into `chunks` jobs
+    per network."""
+    starts = np.linspace(0, len(corpus.data) - warmup - n, positions).astype(int)
+    stretches = [corpus.data[s:s + warmup + n] for s in starts]
+    parts = [stretches[i::chunks] for i in range(chunks)]
+    rows = run_all([(reach_job, rnn, part, warmup) for rnn in models.values() for part in parts])
+    return {label: np.concatenate(rows[i * chunks:(i + 1) * chunks]) for i, label in enumerate(models)}
+
+
+def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
+    """Left: the median of ||dh_n/dh_{n-k}|| against k for each network, with the band between
+    the given percentiles.  Right: sigma_max(W) along the seq_length 25 run, and for the main
+    run's best and final networks."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=(3, 2)))
+    for (label, rows), colour in zip(norms.items(), ("C7", "C1", "C0")):
+        k = np.arange(1, rows.shape[1] + 1)
+        low, median, high = np.percentile(rows, [band[0], 50, band[1]], axis=0)
+        left.fill_between(k, low, high, color=colour, alpha=0.25, lw=0)
+        left.plot(k, median, color=colour, label=label)
+    left.axvline(25, color="grey", ls="--", lw=0.8)
+    left.set(yscale="log", xlabel="k (steps back)", ylabel=r"$\|\partial h_n / \partial h_{n-k}\|_2$",
+             title=f"How far back the gradient reaches (median, {band[0]}–{band[1]}th percentiles)")
+    left.legend(fontsize=8, loc="lower left")
+    left.grid(alpha=0.3)
+    right.plot(window["sigma_updates"], window["sigma"], ".-", color="C1", ms=3,
+               label=f"seq_length 25 run (the main run's first {window['updates']:,} updates)")
+    for network, update, style in ((main.best, main.best_update, "--"), (main.rnn, main.update, ":")):
+        right.axhline(largest_singular_value(network.W), color="C0", ls=style,
+                      label=f"main run after {update:,} updates" + (" (best)" if network is main.best else ""))
+    right.set(xlabel="update", ylabel=r"$\sigma_{max}(W)$", title="Largest singular value of W", ylim=(0, None))
+    right.legend(fontsize=8, loc="lower right")
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def reach_summary(norms: dict, main, at: int = 25, small: float = 1e-3) -> dict:
+    """For each network the median norm at k = 1 and k = `at` and the first k where the median
+    falls below `small`; then what that means for truncation after `at` steps, from the best
+    model (the last of norms) and its sigma_max(W).  Printed as sentences, returned as a dict."""
+    facts = {}
+    for label, rows in norms.items():
+        median = np.median(rows, axis=0)
+        below = np.flatnonzero(median < small)
+        facts[label] = dict(first=float(median[0]), at=float(median[at - 1]),
+                            below=int(below[0]) + 1 if below.size else None, n=rows.shape[1])
+        below = (f"falls below {small:g} at k = {facts[label]['below']}" if below.size
+                 else f"stays above {small:g} up to k = {rows.shape[1]}")
+        print(f"- {label}: median norm {median[0]:.2g} at k = 1 and {median[at - 1]:.2g} at k = {at}; it {below}.")
+    label, best = list(facts.items())[-1]
+    sigma = largest_singular_value(main.best.W)
+    share = best["at"] / sigma ** at
+    print(f"- {label}: sigma_max(W) = {sigma:.2f}, so sigma_max(W)^{at} = {sigma ** at:.2g} bounds the norm at "
+          f"k = {at}; the median is {share:.1g} of that bound"
+          + (": the factors 1 - h_t^2 (small where units saturate) and the directions that change from "
+             "step to step, not the size of W, decide how far back the gradient reaches." if share < 1e-3 else "."))
+    print(f"- Truncating after {at} steps leaves out terms whose Jacobian is, in the median, "
+          f"{best['at'] / best['first']:.1g} times the size of the one-step Jacobian (at k = {at}, and less "
+          f"beyond): a longer window adds terms of that size to the gradient. Part 3 measures what they buy.")
+    facts[label]["sigma"] = sigma
+    return facts
+
+
+def describe_sigma(window: dict, main, eta: float = 0.1) -> None:
+    """sigma_max(W) along the seq_length 25 run and at the main run's best model, as a sentence."""
+    sigma, updates = window["sigma"], window["sigma_updates"]
+    top = int(np.argmax(sigma))
+    print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
+          f"moves each entry with a gradient by eta = {eta} (g / sqrt(g^2) = ±1), whatever the gradient's size. "
+          f"It peaks at {sigma[top]:.2f} "
+          f"(after {updates[top]:,} updates), is {sigma[-1]:.2f} after {updates[-1]:,} and "
+          f"{largest_singular_value(main.best.W):.2f} in the best model"
+          + (": above 1 from the first update on." if sigma[1:].min() > 1 else "."))
+
+
+# ----------------------------------------------------------------------------- part 2: clipping
+
+
+def array_sizes(rnn: RNN) -> np.ndarray:
+    """(5,) the number of entries of b, c, U, W, V."""
+    return np.array([rnn[name].size for name in ARRAYS])
+
+
+def clipped_shares(clipped, sizes, every: int = 1_000) -> np.ndarray:
+    """(blocks, 5): the share of each array's entries clipped over each block of `every` updates
+    (clipped entries / (entries x updates in the block)); a last, shorter block counts too."""
+    clipped = np.asarray(clipped, dtype=float)
+    starts = np.arange(0, len(clipped), every)
+    counts = np.add.reduceat(clipped, starts, axis=0)
+    lengths = np.diff(np.append(starts, len(clipped)))
+    return counts / lengths[:, None] / sizes
+
+
+def plot_clipping(main, unclipped: dict, every: int = 1_000):
+    """Left: the share of entries clipped per `every` updates of the main run, for each array.
+    Right: the smooth loss of the main run's first updates against the same run without clipping."""
+    import matplotlib.pyplot as plt
+
+    sizes = array_sizes(main.rnn)
+    shares = clipped_shares(main.history.clipped, sizes, every)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    x = np.arange(len(shares)) * every
+    for j, name in enumerate(ARRAYS):
+        left.plot(x, np.where(shares[:, j] > 0, shares[:, j], np.nan), ".-", ms=3, lw=1, label=name)
+    for start in range(main.history.updates_per_epoch, main.history.updates, main.history.updates_per_epoch):
+        left.axvline(start, color="grey", ls="--", lw=0.8)
+    left.set(yscale="log", xlabel="update", ylabel=f"share of entries clipped (per {every:,} updates)",
+             title="Clipping in the main run")
+    left.legend(ncols=5, fontsize=8)
+    left.grid(alpha=0.3)
+    n = len(unclipped["smooth_loss"])
+    shown = min(unclipped["updates"], main.history.updates)
+    right.plot(np.arange(shown), main.history.smooth_loss[:shown], color="C0", lw=1,
+               label="clipped to [−5, 5] (main run)")
+    right.plot(np.arange(n), unclipped["smooth_loss"], color="C3", lw=1, label="not clipped")
+    if unclipped["diverged"] is not None:
+        right.axvline(unclipped["diverged"], color="C3", ls=":",
+                      label=f"loss not finite at update {unclipped['diverged']:,}")
+    right.set(xlabel="update", ylabel="smooth loss", title="The same run with and without clipping")
+    right.secondary_yaxis("right", functions=(bits, lambda b: np.asarray(b) * 25 * math.log(2))).set_ylabel(
+        "bits per character")
+    right.legend(fontsize=8)
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
+    """The shares of the first and last `every` updates, and what the unclipped run did, as sentences."""
+    history, sizes = main.history, array_sizes(main.rnn)
+    if (history.clipped < 0).any():
+        print("The main run's checkpoint predates the clipping counts: train it again to see them.")
+    shares = clipped_shares(history.clipped, sizes, every)
+    early, late = shares[0], shares[-1]
+    ever = (history.clipped > 0).mean(axis=0)
+    def listing(values):
+        return ", ".join(f"{name} {v:.2%}" for name, v in zip(ARRAYS, values))
+    print(f"- First {every:,} updates, share of entries clipped: {listing(early)}.")
+    print(f"- Last {every:,} updates (to update {history.updates:,}): {listing(late)}.")
+    print(f"- Updates in which at least one entry was clipped: {listing(ever)}.")
+    same_start = unclipped["smooth_loss"][0] == history.smooth_loss[0]  # update 0's loss: the same network?
+    print("- Both runs start from the same network: their losses at update 0 agree." if same_start else
+          "- The main run started from another network than seed 0's (its loss at update 0 differs): the "
+          "comparison is between seeds as much as between clipping and none.")
+    n = len(unclipped["smooth_loss"])
+    shown = min(n, history.updates) - 1
+    without, with_ = float(unclipped["smooth_loss"][shown]), float(history.smooth_loss[shown])
+    # the share of updates with an entry beyond 5, in each run's first n updates
+    beyond, clipped_beyond = ((counts[:n] > 0).any(axis=1).mean() for counts in (unclipped["clipped"], history.clipped))
+    if unclipped["diverged"] is not None:
+        print(f"- Without clipping the loss was not finite at update {unclipped['diverged']:,}; up to then it had "
+              f"gradient entries beyond 5 in {beyond:.0%} of its updates (the main run: {clipped_beyond:.0%}).")
+    else:
+        print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} at update "
+              f"{shown:,}, against {with_:.2f} with clipping ({without - with_:+.2f}). {beyond:.0%} of its updates "
+              f"had gradient entries beyond 5, which clipping would have cut (the main run: {clipped_beyond:.0%} "
+              f"of its first {n:,}).")
+    return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=without, clipped=with_, at=shown,
+                every=every)
+
+
+# ----------------------------------------------------------------------------- part 3: truncation
+
+
+def plot_truncation(runs: list):
+    """Left: held-out bits per character at the end against seq_length; middle: training smooth
+    loss (in bits per character) against characters read; right: seconds per character."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(12, 3.8))
+    s = [run["seq_length"] for run in runs]
+    left.plot(s, [run["bpc"] for run in runs], "o-", color="C3")
+    left.set(xscale="log", xticks=s, xticklabels=s, xlabel="seq_length", ylabel="held-out bits per character",
+             title=f"After {runs[0]['characters']:,} characters")
+    left.minorticks_off()
+    for run in runs:
+        n = run["seq_length"]
+        middle.plot(np.arange(1, run["updates"] + 1) * n, bits(run["smooth_loss"], n), lw=1, label=f"{n}")
+    middle.set(xlabel="characters read", ylabel="smooth loss (bits per character)", title="Training")
+    middle.legend(title="seq_length", fontsize=8)
+    right.bar([str(n) for n in s], [run["seconds_per_char"] * 1e6 for run in runs], color="C2")
+    right.set(xlabel="seq_length", ylabel="CPU µs per character", title="Training time")
+    for ax in (left, middle, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def truncation_summary(runs: list) -> dict:
+    """Each seq_length's held-out bits per character and time, as sentences; returned by seq_length."""
+    facts = {run["seq_length"]: (run["bpc"], run["seconds_per_char"]) for run in runs}
+    for n, (bpc, seconds) in facts.items():
+        print(f"- seq_length {n:>3}: {bpc:.3f} bits per character held out, {seconds * 1e6:.1f} µs of CPU per "
+              f"character.")
+    best = min(facts, key=lambda n: facts[n][0])
+    updates = {run["seq_length"]: run["updates"] for run in runs}
+    longest, shortest = max(facts), min(facts)
+    print(f"- After {runs[0]['characters']:,} characters each, the lowest held-out bits per character is "
+          f"seq_length {best}'s. seq_length {longest} against {shortest}: "
+          f"{facts[longest][0] - facts[shortest][0]:+.3f} bits per character, from {updates[longest]:,} "
+          f"updates instead of {updates[shortest]:,}, in "
+          f"{facts[longest][1] / facts[shortest][1]:.2f} times the time per character.")
+    return facts
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def summary(reach: dict, clipping: dict, truncation: dict, at: int = 25) -> None:
+    """One line per part, from the facts that reach_summary, clipping_summary and truncation_summary returned."""
+    (first, untrained), (last, best) = list(reach.items())[0], list(reach.items())[-1]
+    print(f"- Reach: the median ||dh_n/dh_n-{at}|| is {best['at']:.2g} for the {last} "
+          f"({untrained['at']:.2g} {first}), {best['at'] / best['first']:.1g} of its value at k = 1, although "
+          f"sigma_max(W) = {best['sigma']:.2f}.")
+    every = clipping["every"]
+    print(f"- Clipping: at most {clipping['early'].max():.2%} of any array's entries per {every:,} updates at the "
+          f"start, {clipping['late'].max():.2%} at the end. "
+          + (f"Without it the loss was not finite at update {clipping['diverged']:,}."
+             if clipping["diverged"] is not None else
+             f"Without it the run did not diverge: smooth loss {clipping['unclipped']:.2f} against "
+             f"{clipping['clipped']:.2f} at update {clipping['at']:,}."))
+    print("- Truncation, held-out bits per character at equal characters: "
+          + ", ".join(f"seq_length {n} {bpc:.3f}" for n, (bpc, _) in truncation.items()) + ".")

@@ -1,0 +1,90 @@
+"""The runs and measures of notebook 4 · Gradients through time (notebooks/gradients.py)."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import gradients
+import rnnlib
+from rnnlib import RNN
+
+
+def test_clipped_shares_are_the_counts_over_entries_and_updates_of_each_block(rng):
+    clipped = rng.integers(0, 4, (2_500, 5))
+    sizes = np.array([3, 4, 12, 9, 12])
+    shares = gradients.clipped_shares(clipped, sizes, every=1_000)
+    expected = [[clipped[start:start + 1_000, j].sum() / (len(clipped[start:start + 1_000]) * sizes[j])
+                 for j in range(5)] for start in (0, 1_000, 2_000)]
+    np.testing.assert_allclose(shares, expected, rtol=1e-15)
+
+
+def test_a_window_run_is_the_plain_training_with_w_read_along_the_way(small_corpus):
+    text = small_corpus.text
+    run = gradients.window_run(text, "pangrams", seq_length=5, characters=200, held_out=50, m=8)
+    corpus = rnnlib.Corpus(text, "pangrams")
+    rnn = RNN.init(corpus.K, m=8, rng=gradients.SEED)
+    sigma0 = np.linalg.norm(rnn.W, 2)
+    train_part = rnnlib.Corpus(text[:-50], "first", chars=corpus.chars)
+    history = rnnlib.train(rnn, train_part, updates=40, seq_length=5, rng=gradients.SEED, sample_every=None,
+                           progress=False)
+    assert run["updates"] == 40 and run["characters"] == 200
+    assert np.array_equal(run["rnn"].theta, rnn.theta)  # reading W changes nothing
+    assert np.array_equal(run["smooth_loss"], history.smooth_loss)
+    assert run["bpc"] == rnnlib.bits_per_char(rnn, corpus.data[-50:])
+    assert run["sigma_updates"][:2].tolist() == [0, 1] and run["sigma_updates"][-1] == 40
+    assert run["sigma"][0] == sigma0 and run["sigma"][-1] == np.linalg.norm(rnn.W, 2)
+    assert run["seconds"] > 0 and run["seconds_per_char"] == run["seconds"] / 200
+
+
+def test_the_unclipped_run_trains_without_clipping(small_corpus):
+    run = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    rnn = RNN.init(small_corpus.K, m=8, rng=gradients.SEED)
+    history = rnnlib.train(rnn, small_corpus, updates=30, rng=gradients.SEED, sample_every=None, progress=False,
+                           clip=None)
+    assert run["diverged"] is None
+    assert np.array_equal(run["smooth_loss"], history.smooth_loss) and np.array_equal(run["clipped"], history.clipped)
+
+
+def test_the_unclipped_run_reports_where_its_loss_stopped_being_finite(small_corpus, monkeypatch):
+    real, calls = rnnlib.loss_and_gradients, []
+
+    def nan_at_update_12(*args, **kwargs):
+        calls.append(1)
+        loss, grads, h = real(*args, **kwargs)
+        return (math.nan if len(calls) == 13 else loss), grads, h
+
+    monkeypatch.setattr(rnnlib, "loss_and_gradients", nan_at_update_12)
+    run = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    assert run["diverged"] == 12 and len(run["smooth_loss"]) == 12 and run["clipped"].shape == (12, 5)
+
+
+def test_reach_reads_each_stretch_after_its_warm_up(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=8, sigma=0.5, rng=1)
+    stretches = [small_corpus.data[s:s + 30] for s in (0, 17, 40)]
+    rows = gradients.reach_job(rnn, stretches, warmup=10)
+    for row, x in zip(rows, stretches):
+        h0 = rnnlib.hidden_states(rnn, x[:10], np.zeros(8))[-1]
+        assert np.array_equal(row, rnnlib.jacobian_norms(rnn, x[10:], h0))
+
+
+def test_run_all_returns_each_calls_result_in_order(rng):
+    matrices = [rng.normal(size=(4, 4)) for _ in range(3)]
+    results = gradients.run_all([(gradients.largest_singular_value, W) for W in matrices])
+    assert results == [pytest.approx(np.linalg.norm(W, 2), rel=1e-15) for W in matrices]
+
+
+def test_the_clipping_sentences_say_what_happened(small_corpus, capsys):
+    rnn = RNN.init(small_corpus.K, m=8, rng=gradients.SEED)
+    history = rnnlib.train(rnn, small_corpus, updates=30, rng=gradients.SEED, sample_every=None, progress=False)
+    main = SimpleNamespace(rnn=rnn, history=history)
+    unclipped = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    facts = gradients.clipping_summary(main, unclipped, every=10)
+    out = capsys.readouterr().out
+    assert "start from the same network" in out and "did not diverge in 30 updates" in out
+    np.testing.assert_array_equal(facts["early"], history.clipped[:10].sum(axis=0) / 10 / gradients.array_sizes(rnn))
+    diverged = dict(unclipped, smooth_loss=unclipped["smooth_loss"][:12] + 1, diverged=12)
+    gradients.clipping_summary(main, diverged, every=10)
+    out = capsys.readouterr().out
+    assert "started from another network" in out and "not finite at update 12" in out
