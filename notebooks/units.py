@@ -92,12 +92,16 @@ def compare_with_synthesis(reading: Expectations, effects: dict) -> dict:
           f"{values['inside bits']:.2f} bits of entropy; at a word's first letter p = {values['start p']:.2f} "
           f"and {values['start bits']:.2f} bits, {values['start bits'] / values['inside bits']:.1f} times as many.")
     ratio = values["text bits"] / at_one
+    if abs(ratio - 1) < 0.1:
+        verdict = "the same within 10 %: at T = 1 the model writes about as uncertainly as it reads."
+    elif ratio > 1:
+        verdict = f"the text leaves it {ratio:.2f} times as uncertain as its own writing, which keeps to known paths."
+    else:
+        verdict = f"its own writing leaves it {1 / ratio:.2f} times as uncertain as the text."
     print(f"Over all {len(reading.text):,} characters of the text the entropy is {values['text bits']:.2f} bits "
           f"per character (and the surprise at what came {values['surprise']:.2f}); over the model's own text "
-          f"at T = 1 (notebook 3, {effects['seeds']} seeds of {effects['n']:,} characters) it is {at_one:.2f}: "
-          + ("about the same: at T = 1 the model writes as uncertainly as it reads." if abs(ratio - 1) < 0.1 else
-             f"the text leaves it {ratio:.2f} times as uncertain as its own writing, which keeps to paths it knows."
-             if ratio > 1 else f"its own writing leaves it {1 / ratio:.2f} times as uncertain as the text does."))
+          f"at T = 1 (notebook 3, {effects['seeds']} seeds of {effects['n']:,} characters) it is {at_one:.2f}; "
+          + verdict)
     return values
 
 
