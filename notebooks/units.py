@@ -77,11 +77,15 @@ class Expectations:
 
 def compare_with_synthesis(reading: Expectations, effects: dict) -> dict:
     """Print the sentences of part 4 from the measured values: sure inside words, unsure at
-    word starts, and the entropy over the book against that of the model's own text at T = 1
-    (report.temperature_effects).  Returns the values."""
+    word starts, and the entropy over the text against that of the model's own text at T = 1
+    (report.temperature_effects, with 1.0 among its temperatures).  Returns the values."""
     masks = word_positions(reading.text)
     inside, start = masks["inside a word"], masks["at a word start"]
-    at_one = float(effects["entropy"][np.isclose(effects["temperature"], 1.0)][0])
+    at_one = effects["entropy"][np.isclose(effects["temperature"], 1.0)]
+    if not at_one.size:
+        raise ValueError("the temperature effects have no T = 1 to compare with: give report.temperature_effects "
+                         "temperatures=[1.0]")
+    at_one = float(at_one[0])
     first = reading.top_p[:-1, 0]
     values = {"inside p": float(first[inside].mean()), "start p": float(first[start].mean()),
               "inside bits": float(reading.entropy[:-1][inside].mean()),
@@ -161,10 +165,11 @@ LEVELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
 def feature_correlations(H, text: str) -> dict:
     """{feature of report.text_features: (m,) correlation of each unit's activation with it}
     over text, whose hidden states are H: (n, m); 0 for a unit or a feature that never changes."""
-    F = np.array(list(report.text_features(text).values()))              # (features, n)
+    features = report.text_features(text)
+    F = np.array(list(features.values()))                               # (features, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         R = np.corrcoef(F, H.T)[:len(F), len(F):]                         # (features, m)
-    return dict(zip(report.text_features(text), np.nan_to_num(R)))
+    return dict(zip(features, np.nan_to_num(R)))
 
 
 class UnitReading:
@@ -186,6 +191,10 @@ class UnitReading:
         """The units, the strongest |r| with any feature first."""
         return sorted(range(self.m), key=lambda u: -abs(self.strongest[u][1]))
 
+    def strong(self, threshold: float = 0.5) -> list:
+        """The units whose strongest correlation with a feature is at least threshold in size."""
+        return [u for u in range(self.m) if abs(self.strongest[u][1]) >= threshold]
+
     def caption(self, unit: int) -> str:
         feature, r = self.strongest[unit]
         return f"unit {unit} of {self.m} (0–{self.m - 1}): strongest correlation with “{feature}”, r = {r:+.2f}"
@@ -203,11 +212,22 @@ class UnitReading:
 def unit_summary(reading: UnitReading, threshold: float = 0.5) -> None:
     """One line from the measured correlations: how many units follow a feature closely, and the
     strongest of them."""
-    strong = [u for u in range(reading.m) if abs(reading.strongest[u][1]) >= threshold]
-    top = reading.by_strength()[0]
+    strong, top = reading.strong(threshold), reading.by_strength()[0]
     verb = "correlates" if len(strong) == 1 else "correlate"
     print(f"Of the {reading.m} units, {len(strong)} {verb} with one of the features at |r| ≥ {threshold}; "
           f"the strongest is unit {top}, with “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
+
+
+def summary(expected: dict, reading: UnitReading, threshold: float = 0.5) -> None:
+    """One line per part, for the notebook's summary, from what compare_with_synthesis returned
+    and the browser's reading."""
+    print(f"- Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
+          f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
+          f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the text, "
+          f"{expected['generated bits']:.2f} writing at T = 1.")
+    top = reading.by_strength()[0]
+    print(f"- Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ {threshold}; "
+          f"the strongest, unit {top}, “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
 
 
 SHOWN, ON_PAPER = 600, 3   # characters the browser colours; units the printed page shows

@@ -71,6 +71,11 @@ def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, tin
     assert values["inside p"] == inside[2] and values["inside bits"] == inside[4]
     assert values["generated bits"] == 1.7 and "at T = 1 (notebook 3, 2 seeds of 50 characters) it is 1.70" in out
     assert f"the entropy is {reading.entropy.mean():.2f} bits per character" in out
+    units.summary(values, units.UnitReading(tiny, small_corpus, text))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and f"{values['text bits']:.2f} bits per character reading the text, 1.70" in lines[0]
+    with pytest.raises(ValueError, match="no T = 1"):
+        units.compare_with_synthesis(reading, {**effects, "temperature": np.array([0.5, 1.5])})
 
 
 def test_the_view_escapes_the_text_and_frames_what_came(markup):
@@ -99,6 +104,8 @@ def test_correlations_agree_with_the_reports_best_unit_per_feature(small_corpus,
         assert int(np.abs(R[feature]).argmax()) == unit and R[feature][unit] == pytest.approx(r)
     for unit, (feature, r) in enumerate(reading.strongest):
         assert abs(r) == max(abs(R[name][unit]) for name in R) and R[feature][unit] == r
+    assert reading.strong(0) == list(range(tiny.m)) and reading.strong(1.01) == []
+    assert reading.strong(0.5) == [u for u in range(tiny.m) if abs(reading.strongest[u][1]) >= 0.5]
 
 
 def test_the_static_browser_holds_every_units_colouring(small_corpus, tiny):
