@@ -1,0 +1,316 @@
+"""What the trained network expects and what its hidden units follow: parts 4 and 5 of
+notebooks/4_gradients.ipynb.
+
+Part 4 · the five characters the model expects after each character of a passage, coloured by
+probability, and how sure it is inside words against at word starts.  Part 5 · a slider over
+the m hidden units that colours a passage by the chosen unit's activation, live (ipywidgets) and
+static (plain HTML and a few lines of inline script, with every unit computed at build time).
+"""
+
+import html
+import json
+
+import numpy as np
+
+import report
+import rnnlib
+from rnnlib import RNN, Corpus
+
+
+def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
+    """length characters of the text from the start of the first line after the fraction `at`
+    of it: read from h = 0, as training reads the text's start, the network is then on familiar
+    ground (begun inside a word, a state of zeros can lead it astray for hundreds of characters)."""
+    start = corpus.text.find("\n", int(len(corpus.text) * at)) + 1   # 0, the text's start, if there is none
+    return corpus.text[start:start + length]
+
+
+# --------------------------------------------------------------------------- 4 · what it expects next
+
+
+def top_next(rnn: RNN, corpus: Corpus, text: str, k: int = 5):
+    """After each character of text, read from h = 0: the k likeliest next characters and their
+    probabilities, likeliest first.  Returns (P: (n, K), top: (n, k) indices, top_p: (n, k))."""
+    P = rnnlib.probabilities(rnn, rnnlib.hidden_states(rnn, corpus.encode(text), np.zeros(rnn.m)))
+    top = np.argsort(-P, axis=1, kind="stable")[:, :k]     # (n, k): row t ranks the guesses for text[t + 1]
+    return P, top, np.take_along_axis(P, top, axis=1)
+
+
+def entropy_bits(P) -> np.ndarray:
+    """(n,) entropy of each row of P, in bits: -sum_k p_k log2 p_k."""
+    return -(P * np.log2(np.maximum(P, 1e-300))).sum(axis=1)
+
+
+def word_positions(text: str) -> dict:
+    """Which positions t < n - 1 of text predict what, by the characters read and next
+    (letters as report.text_features counts them): (n - 1,) bool masks."""
+    letter = report.text_features(text)["a letter just read"].astype(bool)
+    now, after = letter[:-1], letter[1:]
+    return {"inside a word": now & after, "at a word start": ~now & after, "after a word": ~after}
+
+
+class Expectations:
+    """What the model expects after each character of a text: the top k guesses, the entropy
+    and the surprise, -log2 of the probability it gave the character that came."""
+
+    def __init__(self, rnn: RNN, corpus: Corpus, text: str, k: int = 5):
+        self.text, self.chars = text, corpus.chars
+        P, self.top, self.top_p = top_next(rnn, corpus, text, k)
+        self.entropy = entropy_bits(P)                                      # (n,)
+        came = corpus.encode(text)[1:]
+        self.surprise = -np.log2(P[np.arange(len(came)), came])             # (n - 1,)
+        self.right = self.top[:-1, 0] == came                               # (n - 1,) the first guess came
+
+    def table(self) -> report.Table:
+        """Per kind of position: how many, the first guess's mean probability, how often it is
+        right, the mean entropy and the mean surprise."""
+        rows = [[name, int(mask.sum()), float(self.top_p[:-1, 0][mask].mean()), float(100 * self.right[mask].mean()),
+                 float(self.entropy[:-1][mask].mean()), float(self.surprise[mask].mean())]
+                for name, mask in word_positions(self.text).items() if mask.any()]
+        return report.Table(["next character", "positions", "p of the first guess", "first guess right (%)",
+                             "entropy (bits)", "surprise (bits)"], rows, float_format="{:.2f}",
+                            title=f"what the model expects, over {len(self.text):,} characters")
+
+    def view(self, start: int = 0, length: int = 160) -> "NextCharacters":
+        return NextCharacters(self, start, length)
+
+
+def compare_with_synthesis(reading: Expectations, effects: dict) -> dict:
+    """Print the sentences of part 4 from the measured values: sure inside words, unsure at
+    word starts, and the entropy over the text against that of the model's own text at T = 1
+    (report.temperature_effects, with 1.0 among its temperatures).  Returns the values."""
+    masks = word_positions(reading.text)
+    inside, start = masks["inside a word"], masks["at a word start"]
+    at_one = effects["entropy"][np.isclose(effects["temperature"], 1.0)]
+    if not at_one.size:
+        raise ValueError("the temperature effects have no T = 1 to compare with: give report.temperature_effects "
+                         "temperatures=[1.0]")
+    at_one = float(at_one[0])
+    first = reading.top_p[:-1, 0]
+    values = {"inside p": float(first[inside].mean()), "start p": float(first[start].mean()),
+              "inside bits": float(reading.entropy[:-1][inside].mean()),
+              "start bits": float(reading.entropy[:-1][start].mean()),
+              "text bits": float(reading.entropy.mean()), "surprise": float(reading.surprise.mean()),
+              "generated bits": at_one}
+    print(f"Inside a word the first guess has p = {values['inside p']:.2f} on average and the distribution "
+          f"{values['inside bits']:.2f} bits of entropy; at a word's first letter p = {values['start p']:.2f} "
+          f"and {values['start bits']:.2f} bits, {values['start bits'] / values['inside bits']:.1f} times as many.")
+    ratio = values["text bits"] / at_one
+    if abs(ratio - 1) < 0.1:
+        verdict = "the same within 10 %: at T = 1 the model writes about as uncertainly as it reads."
+    elif ratio > 1:
+        verdict = f"the text leaves it {ratio:.2f} times as uncertain as its own writing, which keeps to known paths."
+    else:
+        verdict = f"its own writing leaves it {1 / ratio:.2f} times as uncertain as the text."
+    print(f"Over all {len(reading.text):,} characters of the text the entropy is {values['text bits']:.2f} bits "
+          f"per character (and the surprise at what came {values['surprise']:.2f}); over the model's own text "
+          f"at T = 1 (notebook 3, {effects['seeds']} seeds of {effects['n']:,} characters) it is {at_one:.2f}; "
+          + verdict)
+    return values
+
+
+def _shown(ch: str) -> str:
+    """A character as the view prints it: the whitespace made visible."""
+    return {" ": "␣", "\n": "↵", "\t": "⇥"}.get(ch, ch)
+
+
+class NextCharacters:
+    """A stretch of text with, under each character, the model's five guesses for the next one,
+    likeliest first, shaded by probability (full green at p = 1); a red frame marks the
+    character that came.  Plain HTML with inline styles, which wraps to any width."""
+
+    def __init__(self, reading: Expectations, start: int, length: int):
+        self.reading, self.span = reading, range(start, min(start + length, len(reading.text)))
+
+    def _column(self, t: int) -> str:
+        r = self.reading
+        came = r.text[t + 1] if t + 1 < len(r.text) else None
+        cells = []
+        for i, p in zip(r.top[t].tolist(), r.top_p[t].tolist()):
+            ch = r.chars[i]
+            frame = "#c0392b" if ch == came else "transparent"
+            ink = "#fff" if p > 0.55 else "#000"
+            cells.append(f'<span style="display: block; background: rgba(20, 120, 60, {p:.2f}); color: {ink}; '
+                         f'border: 1px solid {frame}" title="{html.escape(repr(ch))}: p = {p:.2f}">'
+                         f"{html.escape(_shown(ch))}</span>")
+        head = (f'<span style="display: block; font-weight: bold; background: #eee; border-bottom: 1px solid #999">'
+                f"{html.escape(_shown(r.text[t]))}</span>")
+        return ('<span style="display: inline-block; vertical-align: top; min-width: 1.25em; text-align: center; '
+                f'margin: 0 1px 0.5em 0">{head}{"".join(cells)}</span>')
+
+    def _repr_html_(self):
+        columns = "".join(self._column(t) for t in self.span)
+        # Printed, the view may break between its lines, as a long text output does, rather than move whole to
+        # the next page and leave a blank behind.
+        return ('<style>@media print { .jp-OutputArea-child:has(.next-characters) { break-inside: auto; } }</style>'
+                '<div class="next-characters"><p style="margin: 0 0 0.4em">Under each character of the text (grey), '
+                "the five characters the model expects next, likeliest first, shaded by their probability (full "
+                "green: p = 1); a red frame marks the one that came. ␣ is a space, ↵ a new line.</p>"
+                '<div style="font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.25">'
+                f"{columns}</div></div>")
+
+    def __repr__(self):
+        r = self.reading
+        return "\n".join(f"{_shown(r.text[t])} → " + "  ".join(
+            f"{_shown(r.chars[i])} {p:.2f}" for i, p in zip(r.top[t].tolist(), r.top_p[t].tolist()))
+            for t in self.span)
+
+
+# --------------------------------------------------------------------------- 5 · a hidden-unit browser
+
+# An activation in [-1, 1] is kept to the nearest 1/20 in the static browser, one letter each.
+LEVELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+
+
+def feature_correlations(H, text: str) -> dict:
+    """{feature of report.text_features: (m,) correlation of each unit's activation with it}
+    over text, whose hidden states are H: (n, m); 0 for a unit or a feature that never changes."""
+    features = report.text_features(text)
+    F = np.array(list(features.values()))                               # (features, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R = np.corrcoef(F, H.T)[:len(F), len(F):]                         # (features, m)
+    return dict(zip(features, np.nan_to_num(R)))
+
+
+class UnitReading:
+    """The hidden states over a passage (from h = 0), and each unit's strongest feature."""
+
+    def __init__(self, rnn: RNN, corpus: Corpus, passage: str):
+        self.passage = passage
+        self.H = rnnlib.hidden_states(rnn, corpus.encode(passage), np.zeros(rnn.m))[1:]   # (n, m)
+        R = feature_correlations(self.H, passage)
+        names, R = list(R), np.array(list(R.values()))                  # (features, m)
+        best = np.abs(R).argmax(axis=0)                                   # (m,)
+        self.strongest = [(names[f], float(R[f, u])) for u, f in enumerate(best.tolist())]
+
+    @property
+    def m(self) -> int:
+        return self.H.shape[1]
+
+    def by_strength(self) -> list:
+        """The units, the strongest |r| with any feature first."""
+        return sorted(range(self.m), key=lambda u: -abs(self.strongest[u][1]))
+
+    def strong(self, threshold: float = 0.5) -> list:
+        """The units whose strongest correlation with a feature is at least threshold in size."""
+        return [u for u in range(self.m) if abs(self.strongest[u][1]) >= threshold]
+
+    def caption(self, unit: int) -> str:
+        feature, r = self.strongest[unit]
+        return f"unit {unit} of {self.m} (0–{self.m - 1}): strongest correlation with “{feature}”, r = {r:+.2f}"
+
+    def levels(self, unit: int, shown: int) -> str:
+        """The unit's activation over the first `shown` characters, one letter of LEVELS each."""
+        return "".join(LEVELS[i] for i in np.rint((self.H[:shown, unit] + 1) * 20).astype(int).tolist())
+
+    def coloured(self, unit: int, shown: int) -> report.Coloured:
+        """The first `shown` characters coloured by the unit, at the static browser's levels."""
+        activation = np.array([LEVELS.index(c) for c in self.levels(unit, shown)]) / 20 - 1
+        return report.Coloured(self.passage[:shown], activation, self.caption(unit))
+
+
+def unit_summary(reading: UnitReading, threshold: float = 0.5) -> None:
+    """One line from the measured correlations: how many units follow a feature closely, and the
+    strongest of them."""
+    strong, top = reading.strong(threshold), reading.by_strength()[0]
+    verb = "correlates" if len(strong) == 1 else "correlate"
+    print(f"Of the {reading.m} units, {len(strong)} {verb} with one of the features at |r| ≥ {threshold}; "
+          f"the strongest is unit {top}, with “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
+
+
+def summary(expected: dict, reading: UnitReading, threshold: float = 0.5) -> None:
+    """One line per part, for the notebook's summary, from what compare_with_synthesis returned
+    and the browser's reading."""
+    print(f"- Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
+          f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
+          f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the text, "
+          f"{expected['generated bits']:.2f} writing at T = 1.")
+    top = reading.by_strength()[0]
+    print(f"- Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ {threshold}; "
+          f"the strongest, unit {top}, “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
+
+
+SHOWN, ON_PAPER = 600, 3   # characters the browser colours; units the printed page shows
+
+
+def static_unit_browser(reading: UnitReading, unit: int | None = None, shown: int = SHOWN,
+                        on_paper: int = ON_PAPER) -> str:
+    """The unit browser without a kernel, as one self-contained piece of HTML: a plain range
+    input over the m units, the passage coloured by the chosen one (report.Coloured's colours),
+    every unit's activations computed now, and a few lines of inline script that recolour the
+    passage.  Printed, where a slider is no use, it shows the `on_paper` units with the strongest
+    correlations instead, and a line saying that the slider is in the HTML report."""
+    unit = reading.by_strength()[0] if unit is None else unit
+    data = {"levels": LEVELS, "captions": [reading.caption(u) for u in range(reading.m)],
+            "activations": [reading.levels(u, shown) for u in range(reading.m)]}
+    # As in report.static_temperature_slider: with every "<" written \u003c, nothing in the data ends the script.
+    data = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    # Printed, each unit keeps its caption, over a shorter passage that ends with a line.
+    cut = reading.passage.rfind("\n", shown // 4, shown // 2)
+    lines = cut if cut > 0 else shown // 2
+    paper = "".join(f'<div style="break-inside: avoid">{reading.coloured(u, lines)._repr_html_()}</div>'
+                    for u in reading.by_strength()[:on_paper])
+    return f"""<div class="static-unit-browser">
+<style>
+@media print {{ .static-unit-browser .on-screen {{ display: none; }} }}
+@media not print {{ .static-unit-browser .on-paper {{ display: none; }} }}
+</style>
+<div class="on-screen">
+<label>unit <input type="range" min="0" max="{reading.m - 1}" step="1" value="{unit}" aria-label="hidden unit"
+ style="width: 24em; vertical-align: middle"> <output>{unit}</output></label>
+<p>Computed when this report was built: each of the {reading.m} units' activation after each character (red \
+positive, blue negative), and its strongest correlation over {len(reading.passage):,} characters. Drag the slider \
+or use the arrow keys.</p>
+{reading.coloured(unit, shown)._repr_html_()}
+<script type="application/json">{data}</script>
+<script>
+(function (box) {{
+  var data = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
+  var slider = box.querySelector("input"), readout = box.querySelector("output");
+  var caption = box.querySelector("b"), spans = box.querySelectorAll("pre span");
+  slider.addEventListener("input", function () {{
+    var levels = data.activations[slider.value];
+    readout.textContent = slider.value;
+    caption.textContent = data.captions[slider.value];
+    for (var t = 0; t < spans.length; t++) {{
+      var a = data.levels.indexOf(levels[t]) / 20 - 1;
+      spans[t].style.background = "rgba(" + (a > 0 ? "220, 50, 40" : "40, 90, 220") + ", " +
+        (0.6 * Math.abs(a)).toFixed(2) + ")";
+    }}
+  }});
+}})(document.currentScript.parentElement);
+</script>
+</div>
+<div class="on-paper">
+<p>On paper, the {min(on_paper, reading.m)} units that correlate most strongly with a feature; the HTML report \
+has a slider here over all {reading.m}.</p>
+{paper}
+</div>
+</div>"""
+
+
+def unit_browser(rnn: RNN, corpus: Corpus, passage: str, *, unit: int | None = None, shown: int = SHOWN):
+    """A slider over the m hidden units and the first `shown` characters of passage coloured by
+    the chosen unit's activation, with its strongest correlation; recoloured whenever the slider
+    moves.  Returns the ipywidgets box, which carries static_unit_browser as its HTML form."""
+    import ipywidgets as widgets
+
+    reading = UnitReading(rnn, corpus, passage)
+    unit = reading.by_strength()[0] if unit is None else unit
+    slider = widgets.IntSlider(value=unit, min=0, max=reading.m - 1, description="unit",
+                               layout=widgets.Layout(width="36em"))
+    text = widgets.Output(layout=widgets.Layout(border="1px solid #ccc", padding="0.5em"))
+
+    def recolour(_=None):
+        view = reading.coloured(slider.value, shown)
+        text.outputs = ({"output_type": "display_data", "metadata": {},
+                         "data": {"text/plain": repr(view), "text/html": view._repr_html_()}},)
+
+    slider.observe(recolour, names="value")
+    recolour()
+    box = widgets.VBox([slider, text])
+    box.slider, box.text, box.reading = slider, text, reading
+    # As report.temperature_explorer: a static copy of the notebook shows the output's HTML form.
+    static = static_unit_browser(reading, unit, shown)
+    box._repr_mimebundle_ = lambda **kwargs: {**widgets.VBox._repr_mimebundle_(box, **kwargs), "text/html": static}
+    return box

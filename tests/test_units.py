@@ -1,0 +1,176 @@
+"""Parts 4 and 5 of the gradients notebook: what the model expects next, and the hidden-unit
+browser, live and static (its static slider moved in Chromium, offline)."""
+
+import html
+import json
+import math
+import re
+
+import nbformat
+import numpy as np
+import pytest
+
+import build_report
+import report
+import rnnlib
+import units
+from browser import open_page, wait_for_change
+from rnnlib import RNN
+
+
+@pytest.fixture(scope="module")
+def tiny(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=16, rng=0)
+    rnnlib.train(rnn, small_corpus, epochs=30, sample_every=None, progress=False)
+    return rnn
+
+
+def static_data(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json">(.*?)</script>', page, re.S).group(1))
+
+
+# 4 · what the model expects next ------------------------------------------------------------------
+
+def test_the_top_five_are_the_likeliest_next_characters_in_order(small_corpus, tiny):
+    text = small_corpus.text[:60]
+    P, top, top_p = units.top_next(tiny, small_corpus, text)
+    assert np.array_equal(P, rnnlib.probabilities(tiny, rnnlib.hidden_states(tiny, small_corpus.encode(text),
+                                                                             np.zeros(tiny.m))))
+    assert top.shape == top_p.shape == (60, 5)
+    h = np.zeros(tiny.m)
+    for t, ch in enumerate(text):  # plain: one step at a time, then the five largest by sorting all K
+        h = np.tanh(tiny.W @ h + tiny.U[:, small_corpus.char_to_ind[ch]] + tiny.b)
+        o = tiny.V @ h + tiny.c
+        p = np.exp(o - o.max()) / np.exp(o - o.max()).sum()
+        order = sorted(range(small_corpus.K), key=lambda k: -p[k])[:5]
+        assert top[t].tolist() == order
+        np.testing.assert_allclose(top_p[t], p[order], rtol=1e-12)
+    assert np.all(np.diff(top_p, axis=1) <= 0) and np.all(top_p.sum(axis=1) <= 1 + 1e-12)
+    assert top_p[:, 0].max() > 0.5  # trained: somewhere it is sure
+
+
+def test_positions_are_told_apart_by_the_characters_read_and_next():
+    masks = units.word_positions("ab c!d")
+    assert {name: np.flatnonzero(mask).tolist() for name, mask in masks.items()} == {
+        "inside a word": [0], "at a word start": [2, 4], "after a word": [1, 3]}
+
+
+def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, tiny, capsys):
+    text = small_corpus.text
+    reading = units.Expectations(tiny, small_corpus, text)
+    P = units.top_next(tiny, small_corpus, text)[0]
+    came = small_corpus.encode(text)[1:]
+    np.testing.assert_allclose(reading.surprise, -np.log2(P[np.arange(len(came)), came]))
+    assert np.all(reading.entropy <= math.log2(small_corpus.K) + 1e-12)
+    table = reading.table()
+    assert sum(row[1] for row in table.rows) == len(text) - 1
+    effects = {"temperature": np.array([0.5, 1.0]), "entropy": np.array([0.3, 1.7]), "seeds": 2, "n": 50}
+    values = units.compare_with_synthesis(reading, effects)
+    out = capsys.readouterr().out
+    inside = next(row for row in table.rows if row[0] == "inside a word")
+    assert values["inside p"] == inside[2] and values["inside bits"] == inside[4]
+    assert values["generated bits"] == 1.7 and "at T = 1 (notebook 3, 2 seeds of 50 characters) it is 1.70" in out
+    assert f"the entropy is {reading.entropy.mean():.2f} bits per character" in out
+    units.summary(values, units.UnitReading(tiny, small_corpus, text))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and f"{values['text bits']:.2f} bits per character reading the text, 1.70" in lines[0]
+    with pytest.raises(ValueError, match="no T = 1"):
+        units.compare_with_synthesis(reading, {**effects, "temperature": np.array([0.5, 1.5])})
+
+
+def test_the_view_escapes_the_text_and_frames_what_came(markup):
+    rnn, corpus = markup
+    reading = units.Expectations(rnn, corpus, corpus.text[:90])
+    page = reading.view(0, 60)._repr_html_()
+    assert "<script" not in page and "<b>" not in page and "<!--" not in page
+    cells = re.findall(r'<span style="display: block[^>]*>(.*?)</span>', page)
+    shown = [[corpus.text[t]] + [reading.chars[i] for i in reading.top[t]] for t in range(60)]
+    assert cells == [html.escape(units._shown(ch)) for column in shown for ch in column]
+    assert "&lt;" in cells and "&amp;" in cells and page.count("display: inline-block") == 60
+    framed = sum(corpus.text[t + 1] in [reading.chars[i] for i in reading.top[t]] for t in range(60))
+    assert page.count("border: 1px solid #c0392b") == framed > 50  # it learnt the text: what came is in its five
+    first = repr(reading.view(0, 2)).splitlines()[0]
+    assert first.startswith("< → ") and len(first.split("  ")) == 5
+
+
+# 5 · the hidden-unit browser ----------------------------------------------------------------------
+
+def test_correlations_agree_with_the_reports_best_unit_per_feature(small_corpus, tiny):
+    passage = small_corpus.text
+    reading = units.UnitReading(tiny, small_corpus, passage)
+    R = units.feature_correlations(reading.H, passage)
+    _, best = report.unit_correlations(tiny, small_corpus, passage)
+    for feature, unit, r in best.rows:
+        assert int(np.abs(R[feature]).argmax()) == unit and R[feature][unit] == pytest.approx(r)
+    for unit, (feature, r) in enumerate(reading.strongest):
+        assert abs(r) == max(abs(R[name][unit]) for name in R) and R[feature][unit] == r
+    assert reading.strong(0) == list(range(tiny.m)) and reading.strong(1.01) == []
+    assert reading.strong(0.5) == [u for u in range(tiny.m) if abs(reading.strongest[u][1]) >= 0.5]
+
+
+def test_the_static_browser_holds_every_units_colouring(small_corpus, tiny):
+    reading = units.UnitReading(tiny, small_corpus, small_corpus.text)
+    page = units.static_unit_browser(reading, unit=3, shown=120)
+    data = static_data(page)
+    assert len(data["activations"]) == len(set(data["activations"])) == tiny.m == len(data["captions"])
+    levels = np.array([[data["levels"].index(c) for c in codes] for codes in data["activations"]]) / 20 - 1
+    np.testing.assert_allclose(levels, reading.H[:120].T, atol=0.025 + 1e-12)
+    assert data["captions"][3] == reading.caption(3) and 'value="3"' in page and "<output>3</output>" in page
+    assert reading.coloured(3, 120)._repr_html_() in page  # unit 3 shown before any script runs
+    paper = page.split('<div class="on-paper">')[1]
+    assert re.findall(r"<b>(.*?)</b>", paper) == [reading.caption(u) for u in reading.by_strength()[:units.ON_PAPER]]
+
+
+def test_markup_in_the_passage_stays_text_in_the_static_browser(markup):
+    rnn, corpus = markup
+    page = units.static_unit_browser(units.UnitReading(rnn, corpus, corpus.text[:200]))
+    assert page.count("<script") == page.count("</script>") == 2 and "<!--" not in page and "<b>x" not in page
+    assert "<span" in page and "&lt;/span" not in page
+    assert ">&lt;</span>" in page and ">&amp;</span>" in page and ">&gt;</span>" in page
+
+
+def test_the_live_browser_recolours_and_carries_its_static_form(small_corpus, tiny):
+    box = units.unit_browser(tiny, small_corpus, small_corpus.text, shown=100)
+    html_now = lambda: box.text.outputs[0]["data"]["text/html"]  # noqa: E731
+    first = box.slider.value
+    assert first == box.reading.by_strength()[0] and (box.slider.min, box.slider.max) == (0, tiny.m - 1)
+    before = html_now()
+    box.slider.value = (first + 1) % tiny.m
+    assert html_now() == box.reading.coloured(box.slider.value, 100)._repr_html_() != before
+    bundle = box._repr_mimebundle_()
+    assert bundle[build_report.WIDGET_VIEW]["model_id"] == box.model_id
+    assert bundle["text/html"] == units.static_unit_browser(box.reading, first, 100)
+    # What the static report makes of the widget's output: its HTML form, without the widget.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", bundle)])]
+    static = build_report.static_copy(nb).cells[0].outputs[0].data
+    assert set(static) == {"text/plain", "text/html"} and static["text/html"] == bundle["text/html"]
+
+
+def test_the_static_slider_shows_another_unit_offline_and_paper_shows_a_few(markup, tmp_path):
+    rnn, corpus = markup
+    reading = units.UnitReading(rnn, corpus, corpus.text[:300])
+    page_file = tmp_path / "browser.html"
+    page_file.write_text(f"<!DOCTYPE html><meta charset=utf-8><body>{units.static_unit_browser(reading, unit=0)}"
+                         "</body>", encoding="utf-8")
+    outside, errors = [], []
+    with open_page(tmp_path) as page:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                   else (outside.append(route.request.url), route.abort()))
+        page.goto(page_file.as_uri())
+        box = page.locator(".static-unit-browser .on-screen")
+        caption, text = box.locator("b"), box.locator("pre")
+        colours = lambda: box.locator("pre span").evaluate_all("s => s.map(e => e.style.background).join()")  # noqa: E731
+        assert caption.inner_text() == reading.caption(0) and text.text_content() == reading.passage
+        before = colours()
+        box.locator("input").focus()
+        page.keyboard.press("ArrowRight")
+        assert box.locator("output").inner_text() == "1"
+        assert wait_for_change(caption.inner_text, reading.caption(0)) == reading.caption(1)
+        assert wait_for_change(colours, before) != before and text.text_content() == reading.passage
+        assert page.locator(".on-paper").is_hidden()
+        page.emulate_media(media="print")
+        assert box.is_hidden() and page.locator(".on-paper").is_visible()
+        assert page.locator(".on-paper b").all_inner_texts() == [reading.caption(u) for u in reading.by_strength()[:3]]
+    assert outside == [] and errors == []
