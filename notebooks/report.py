@@ -15,8 +15,8 @@ import math
 import numbers
 import os
 import re
-import threading
 import tempfile
+import threading
 import time
 from pathlib import Path
 
