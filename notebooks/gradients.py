@@ -287,8 +287,8 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
         print(f"- Without clipping the loss was not finite at update {unclipped['diverged']:,}; up to then it had "
               f"gradient entries beyond 5 in {beyond:.0%} of its updates (the main run: {clipped_beyond:.0%}).")
     else:
-        print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} at update "
-              f"{shown:,}, against {with_:.2f} with clipping ({without - with_:+.2f}). {beyond:.0%} of its updates "
+        print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} after "
+              f"{shown + 1:,} updates, against {with_:.2f} with clipping ({without - with_:+.2f}). {beyond:.0%} of its updates "
               f"had gradient entries beyond 5, which clipping would have cut (the main run: {clipped_beyond:.0%} "
               f"of its first {n:,}).")
     return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=without, clipped=with_, at=shown,
@@ -354,6 +354,6 @@ def summary(reach: dict, clipping: dict, truncation: dict, at: int = 25) -> None
           + (f"Without it the loss was not finite at update {clipping['diverged']:,}."
              if clipping["diverged"] is not None else
              f"Without it the run did not diverge: smooth loss {clipping['unclipped']:.2f} against "
-             f"{clipping['clipped']:.2f} at update {clipping['at']:,}."))
+             f"{clipping['clipped']:.2f} after {clipping['at'] + 1:,} updates."))
     print("- Truncation, held-out bits per character at equal characters: "
           + ", ".join(f"seq_length {n} {bpc:.3f}" for n, (bpc, _) in truncation.items()) + ".")
