@@ -288,9 +288,9 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
               f"gradient entries beyond 5 in {beyond:.0%} of its updates (the main run: {clipped_beyond:.0%}).")
     else:
         print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} after "
-              f"{shown + 1:,} updates, against {with_:.2f} with clipping ({without - with_:+.2f}). {beyond:.0%} of its updates "
-              f"had gradient entries beyond 5, which clipping would have cut (the main run: {clipped_beyond:.0%} "
-              f"of its first {n:,}).")
+              f"{shown + 1:,} updates, against {with_:.2f} with clipping ({without - with_:+.2f}). "
+              f"{beyond:.0%} of its updates had gradient entries beyond 5, which clipping would have cut "
+              f"(the main run: {clipped_beyond:.0%} of its first {n:,}).")
     return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=without, clipped=with_, at=shown,
                 every=every)
 

@@ -41,3 +41,11 @@ def test_ruff_finds_nothing():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_notebook_is_valid_in_its_own_format():
+    """A cell id in a 4.4 notebook, say, is refused by Voilà ("Notebook JSON is invalid")."""
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        nbformat.validate(nbformat.read(path, as_version=4))

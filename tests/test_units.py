@@ -100,7 +100,7 @@ def test_correlations_agree_with_the_reports_best_unit_per_feature(small_corpus,
     reading = units.UnitReading(tiny, small_corpus, passage)
     R = units.feature_correlations(reading.H, passage)
     _, best = report.unit_correlations(tiny, small_corpus, passage)
-    for feature, unit, r in best.rows:
+    for feature, unit, r, *_ in best.rows:
         assert int(np.abs(R[feature]).argmax()) == unit and R[feature][unit] == pytest.approx(r)
     for unit, (feature, r) in enumerate(reading.strongest):
         assert abs(r) == max(abs(R[name][unit]) for name in R) and R[feature][unit] == r
