@@ -64,6 +64,23 @@ def test_an_older_python_gets_one_line_naming_the_fix_and_nothing_is_installed(t
     assert sorted(path.name for path in tmp_path.iterdir()) == ["pyproject.toml", "requirements.txt", "run.py"]
 
 
+@pytest.mark.parametrize("version, note", [((3, 12, 1, "final", 0), False), ((3, 14, 0, "final", 0), True)])
+def test_a_supported_or_newer_python_goes_on_to_make_the_venv_a_newer_one_with_a_note(version, note, monkeypatch,
+                                                                                    capsys):
+    made = []
+
+    def venv_fails(command, **kwargs):  # stops ensure_venv at its first step, before any install
+        made.append(command)
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(sys, "version_info", version)
+    monkeypatch.setattr(run.subprocess, "run", venv_fails)
+    with pytest.raises(SystemExit, match="could not create the virtual environment"):
+        run.ensure_venv(run.ROOT / ".venvs" / "made-by-a-test")
+    assert made == [[sys.executable, "-m", "venv", "--clear", str(run.ROOT / ".venvs" / "made-by-a-test")]]
+    assert ("Python 3.14 is newer than those tested (3.11, 3.12 or 3.13); going on" in capsys.readouterr().out) == note
+
+
 def test_test_pythons_says_which_pythons_it_did_not_find_and_fails(tmp_path):
     shutil.copy(ROOT / "run.py", tmp_path / "run.py")
     done = subprocess.run([sys.executable, "run.py", "test-pythons", "no-such-python3.12"], cwd=tmp_path,
