@@ -181,8 +181,8 @@ def _init_worker(parent: int):
 def _unfix_mmap_threshold():
     """Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_ set, and setting it fixes glibc's
     mmap threshold at 128 KiB: every array the size of the parameters (220 kB at m = 100), made
-    each update, is then mapped and unmapped, and a run trains about half as fast.  Let arrays of
-    up to 32 MiB (glibc's own ceiling) come from the heap again."""
+    each update, is then mapped and unmapped, and a run at m = 100 takes about 1.6 times as long.
+    Let arrays of up to 32 MiB (glibc's own ceiling) come from the heap again."""
     if "MALLOC_TRIM_THRESHOLD_" in os.environ and sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):  # not glibc
             ctypes.CDLL("libc.so.6").mallopt(-3, 32 * 2**20)  # -3: M_MMAP_THRESHOLD
