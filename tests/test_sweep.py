@@ -15,7 +15,7 @@ from test_cli import CLI, TEXT, run
 
 import rnnlib
 
-# 4 runs of about half a second each: long enough for a Ctrl-C or a kill to land while runs train
+# 4 runs of a fraction of a second each: a Ctrl-C after the first row lands while the others train
 GRID = ["--m", "8,24", "--eta", "0.1,0.3", "--updates", "2000"]
 KEYS = ["m", "eta", "seq_length", "seed"]
 
@@ -147,8 +147,8 @@ def test_a_killed_worker_loses_only_its_run_and_the_rerun_trains_it(folder):
     out = folder / "killed.csv"
     child = start("--workers", "2", "--out", out.name, cwd=folder)
     try:
+        # a worker starts for a run: killed now, that run is surely not finished, however fast the machine
         wait_for(lambda: local_workers(child.pid), "worker process")
-        time.sleep(0.3)  # into its first run, which it cannot have finished: it started up meanwhile
         os.kill(local_workers(child.pid)[0], signal.SIGKILL)
         said, err = child.communicate(timeout=60)
     finally:
