@@ -193,13 +193,25 @@ def parser() -> Parser:
 # ----------------------------------------------------------------------------- train
 
 
-def run_train(args) -> int:
+def text_and_name(args):
+    """The text's path (None: the offline default) and the name its results are saved under."""
     text = args.text or rnnlib.default_corpus_path()
-    name = Path(text).stem if text else OFFLINE_NAME
-    checkpoint = Path(args.checkpoint) if args.checkpoint else rnnlib.RESULTS_DIR / f"{name}.npz"
+    return text, Path(text).stem if text else OFFLINE_NAME
+
+
+def file_path(given, default: Path, option: str) -> Path:
+    """The file given with option, or the default; a folder is refused, with an example of a file in it."""
+    path = Path(given) if given else default
+    if path.is_dir():
+        shown = rnnlib.display_path(path)
+        raise UserError(f"{shown} is a folder: give {option} a file's path, e.g. {shown}/{default.name}")
+    return path
+
+
+def run_train(args) -> int:
+    text, name = text_and_name(args)
+    checkpoint = file_path(args.checkpoint, rnnlib.RESULTS_DIR / f"{name}.npz", "--checkpoint")
     shown = rnnlib.display_path(checkpoint)
-    if checkpoint.is_dir():
-        raise UserError(f"{shown} is a folder: give --checkpoint a file's path, e.g. {shown}/{name}.npz")
     if args.resume:
         state = open_checkpoint(checkpoint, "leave out --resume to start a new run")
     elif checkpoint.exists() and not args.force:  # before anything else: a typo must not cost a run
@@ -374,12 +386,9 @@ def run_sweep(args) -> int:
     if args.scheduler and args.workers:
         raise UserError("--workers counts this machine's processes, and with --scheduler the cluster's workers "
                         "train: leave out one of the two")
-    text = args.text or rnnlib.default_corpus_path()
-    name = Path(text).stem if text else OFFLINE_NAME
-    out = Path(args.out) if args.out else rnnlib.RESULTS_DIR / f"sweep-{name}.csv"
+    text, name = text_and_name(args)
+    out = file_path(args.out, rnnlib.RESULTS_DIR / f"sweep-{name}.csv", "--out")
     shown = rnnlib.display_path(out)
-    if out.is_dir():
-        raise UserError(f"{shown} is a folder: give --out a file's path, e.g. {shown}/sweep-{name}.csv")
     check_writable(out, "--out")
     corpus = open_text(text, from_env=not args.text and os.environ.get(rnnlib.CORPUS_ENV))
     trained_part = part_that_trains(corpus, args.held_out, max(args.seq_length))
