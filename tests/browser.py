@@ -3,6 +3,8 @@ report's PDF), driven by Playwright's Python package; never Playwright's own bro
 
 import contextlib
 import os
+import signal
+import subprocess
 import time
 
 import pytest
@@ -51,3 +53,13 @@ def wait_for_change(read, old, timeout_ms=20_000):
             return value
         time.sleep(0.05)
     raise AssertionError(f"still {old!r} after {timeout_ms / 1000:.0f} s")
+
+
+def stop_server(server: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, as `kill` sends it (the server shuts its kernels down), then SIGKILL after timeout seconds."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

@@ -2,7 +2,6 @@
 Chromium (Debian's, driven by Playwright) moves the slider by keyboard and by mouse, and the
 readout and the text must follow."""
 
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import open_page, wait_for_change
+from browser import open_page, stop_server, wait_for_change
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
@@ -32,12 +31,7 @@ def voila(tmp_path, serving_env, free_port):
         wait_until_answering(f"http://127.0.0.1:{port}/voila/static/", server, tmp_path / "voila.log")
         yield f"http://127.0.0.1:{port}/"
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server, timeout=15)
         log.close()
 
 

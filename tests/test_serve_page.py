@@ -4,7 +4,6 @@ is kept; no link on the page leads nowhere; a typed prime applies without Enter;
 shows the URL really served and no warning."""
 
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 from test_signals import kernels
 
 import build_report
-from browser import chromium_path, wait_for_change
+from browser import chromium_path, stop_server, wait_for_change
 
 SERVE = Path(__file__).resolve().parent.parent / "scripts" / "serve.py"
 TEMPERATURE = ".widget-slider:has(label:text-is('temperature'))"
@@ -43,12 +42,7 @@ def served(tmp_path, serving_env, free_port):
             time.sleep(0.1)
         yield url, server, log_path
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server, timeout=20)
 
 
 @pytest.fixture
