@@ -55,6 +55,19 @@ def wait_for_change(read, old, timeout_ms=20_000):
     raise AssertionError(f"still {old!r} after {timeout_ms / 1000:.0f} s")
 
 
+
+@contextlib.contextmanager
+def open_offline(tmp_path, path):
+    """open_page on a local file with the network cut: yields (page, outside, errors), the
+    addresses it tried to reach beyond the file and the script errors it raised."""
+    outside, errors = [], []
+    with open_page(tmp_path) as page:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                   else (outside.append(route.request.url), route.abort()))
+        page.goto(path.as_uri())
+        yield page, outside, errors
+
 def stop_server(server: subprocess.Popen, timeout: float) -> None:
     """SIGTERM, as `kill` sends it (the server shuts its kernels down), then SIGKILL after timeout seconds."""
     server.send_signal(signal.SIGTERM)

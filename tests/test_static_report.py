@@ -16,7 +16,7 @@ from pypdf import PdfReader
 import build_report
 import report
 import rnnlib
-from browser import chromium_path, open_page, wait_for_change
+from browser import chromium_path, open_offline, open_page, wait_for_change
 
 MARKUP = "\n<b>bold</b> & </script> &amp; <!-- a comment -->\n"
 WIDGET_VIEW = build_report.WIDGET_VIEW
@@ -48,12 +48,7 @@ def built(tmp_path_factory):
 
 def test_the_report_works_offline_with_equations_and_a_static_slider(built, tmp_path):
     folder, _, html = built
-    outside, errors = [], []
-    with open_page(tmp_path) as page:
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                   else (outside.append(route.request.url), route.abort()))
-        page.goto(html.as_uri())
+    with open_offline(tmp_path, html) as (page, outside, errors):
         visible = page.locator("body").inner_text()
         assert "$$" not in visible and "\\frac" not in visible and "\\partial" not in visible
         assert page.locator("math").count() >= 10 and page.locator(".equations math").count() >= 5

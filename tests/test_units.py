@@ -14,7 +14,7 @@ import build_report
 import report
 import rnnlib
 import units
-from browser import open_page, wait_for_change
+from browser import open_offline, wait_for_change
 from rnnlib import RNN
 
 
@@ -153,12 +153,7 @@ def test_the_static_slider_shows_another_unit_offline_and_paper_shows_a_few(mark
     page_file = tmp_path / "browser.html"
     page_file.write_text(f"<!DOCTYPE html><meta charset=utf-8><body>{units.static_unit_browser(reading, unit=0)}"
                          "</body>", encoding="utf-8")
-    outside, errors = [], []
-    with open_page(tmp_path) as page:
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                   else (outside.append(route.request.url), route.abort()))
-        page.goto(page_file.as_uri())
+    with open_offline(tmp_path, page_file) as (page, outside, errors):
         box = page.locator(".static-unit-browser .on-screen")
         caption, text = box.locator("b"), box.locator("pre")
         colours = lambda: box.locator("pre span").evaluate_all("s => s.map(e => e.style.background).join()")  # noqa: E731
