@@ -51,7 +51,15 @@ CORPUS_ENV = "RNN_CORPUS"
 RESULTS_DIR = Path(os.environ.get("RNN_RESULTS") or ROOT / "results")
 CHECKPOINT_PATH = RESULTS_DIR / "training.npz"
 MODEL_PATH = RESULTS_DIR / "model.npz"
-DEFAULT_SEED = 0
+
+# The assignment's settings, once: every default of this library, of runs.Spec, of the commands and of
+# the notebooks is taken from here.
+M = 100            # hidden units
+ETA = 0.1          # AdaGrad's learning rate
+SEQ_LENGTH = 25    # characters per update
+SIGMA = 0.01       # standard deviation of the initial U, W and V
+CLIP = 5.0         # the limit on every gradient entry
+DEFAULT_SEED = 0   # the main run's seed, fixed before any result was seen
 
 
 def as_generator(rng=None):
@@ -225,7 +233,7 @@ class Params(Mapping):
     """
 
     def __init__(self, m: int, K: int, dtype=np.float64, cols=None, empty=False):
-        self.m, self.K, self.cols = _positive_int(m, "m"), _positive_int(K, "K"), cols
+        self.m, self.K, self.cols = positive_int(m, "m"), positive_int(K, "K"), cols
         shapes = {"b": (m,), "c": (K,), "U": (m, K if cols is None else len(cols)), "W": (m, m), "V": (K, m)}
         total = sum(math.prod(shape) for shape in shapes.values())
         self.theta = np.empty(total, dtype=dtype) if empty else np.zeros(total, dtype=dtype)
@@ -282,12 +290,12 @@ class RNN(Params):
     """The network's parameters; see Params for their layout."""
 
     @classmethod
-    def init(cls, K: int, m: int = 100, sigma: float = 0.01, rng=None, dtype=np.float64) -> "RNN":
+    def init(cls, K: int, m: int = M, sigma: float = SIGMA, rng=None, dtype=np.float64) -> "RNN":
         """b, c zero; U, W, V ~ N(0, sigma^2), drawn in that order from rng.
 
         dtype=np.float32 trains in single precision: RNN.init(K, dtype=np.float32).  The draws
         are the float64 ones, rounded; training, checkpoints and synthesis keep the dtype."""
-        rnn = cls(_positive_int(m, "m"), _positive_int(K, "K"), dtype)
+        rnn = cls(positive_int(m, "m"), positive_int(K, "K"), dtype)
         if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma >= 0):
             raise ValueError(f"sigma must be a finite number >= 0, not {sigma!r}")
         rng = as_generator(rng)
@@ -296,10 +304,18 @@ class RNN(Params):
         return rnn
 
 
-def _positive_int(value, name):
+def positive_int(value, name: str) -> int:
+    """value as an int, or ValueError naming `name` if it is not a whole number >= 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
     return int(value)
+
+
+def positive_number(value, name: str) -> float:
+    """value as a float, or ValueError naming `name` if it is not a finite number > 0."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, not {value!r}")
+    return float(value)
 
 
 def hidden_states(rnn: RNN, x, h0) -> np.ndarray:
@@ -539,7 +555,7 @@ class AdaGrad:
     G, the running sum of squared gradients (laid out like Params.theta), is the
     optimiser's whole state; it starts at zero on the first step."""
 
-    eta: float = 0.1
+    eta: float = ETA
     eps: float = 1e-8
     G: np.ndarray | None = None
 
@@ -569,9 +585,6 @@ class AdaGrad:
         G += np.square(g, out=tmp)
         np.sqrt(np.add(G, self.eps, out=tmp), out=tmp)
         theta -= np.multiply(np.divide(g, tmp, out=tmp), self.eta, out=tmp)
-
-
-CLIP = 5.0  # the assignment's limit on every gradient entry
 
 
 def clip_gradients(grads: Params, limit: float = CLIP) -> Params:
@@ -693,10 +706,10 @@ def text_fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = 25,
-          eta: float = 0.1, clip: float | None = CLIP, sample_every=10_000, sample_length: int = 200, rng=None,
+def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = SEQ_LENGTH,
+          eta: float = ETA, clip: float | None = CLIP, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
-          eval_data=None, eval_every: int = 10_000, on_sample=None, finished=None) -> History:
+          eval_data=None, eval_every: int = 10_000, on_update=None, finished=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -704,8 +717,11 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
     to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
-    character with rng, and passed at once to on_sample(update, text) if given (a terminal
-    prints it so).  eval_data: held-out int indices (e.g. corpus.split()[1].data); every
+    character with rng (history.samples[update]).  on_update(state), if given, is called after
+    every update, once it is whole: state is the TrainingState, with state.update the number of
+    updates done, state.rnn the parameters after them and state.history the record so far (a
+    terminal prints each sample from it as it is drawn; a notebook records what it alone needs).
+    eval_data: held-out int indices (e.g. corpus.split()[1].data); every
     `eval_every` updates, at the same moment as the samples, history.eval_bpc[update] records
     bits_per_char(rnn, eval_data).  Training runs in rnn's dtype: float64, or float32 from
     RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
@@ -727,9 +743,8 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     checkpoint write (OSError naming the file) all carry the history so far as `.history`; rnn
     keeps the parameters of the last complete update, and a checkpoint already written stays.
     """
-    seq_length = _positive_int(seq_length, "seq_length")
-    if not (isinstance(eta, numbers.Real) and math.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be a positive finite number, not {eta!r}")
+    seq_length = positive_int(seq_length, "seq_length")
+    eta = positive_number(eta, "eta")
     if rnn.K != corpus.K:
         raise ValueError(f"the RNN has K = {rnn.K} outputs but the corpus has K = {corpus.K} "
                          f"characters: make it with RNN.init(corpus.K, ...)")
@@ -748,20 +763,20 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
                         best_update=0, updates_per_epoch=per_epoch),
         total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
-        sample_every=None if sample_every is None else _positive_int(sample_every, "sample_every"),
-        sample_length=_positive_int(sample_length, "sample_length"),
-        checkpoint_every=_positive_int(checkpoint_every, "checkpoint_every"),
+        sample_every=None if sample_every is None else positive_int(sample_every, "sample_every"),
+        sample_length=positive_int(sample_length, "sample_length"),
+        checkpoint_every=positive_int(checkpoint_every, "checkpoint_every"),
         chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
-        eval_data=eval_data, eval_every=_positive_int(eval_every, "eval_every"),
+        eval_data=eval_data, eval_every=positive_int(eval_every, "eval_every"),
         finished=None if finished is None else Path(finished))
-    return _run(state, corpus, checkpoint, progress, on_sample)
+    return _run(state, corpus, checkpoint, progress, on_update)
 
 
-def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = True, on_sample=None):
+def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = True, on_update=None):
     """Continue the run saved at path until it has done `epochs` epochs or `updates` updates in
     all (default: the total the run that wrote the checkpoint aimed at), checkpointing to path
     on the same schedule, and writing the `finished` path the run was given, if any, once it
-    reaches that total; on_sample as in train, for the samples drawn from now on.
+    reaches that total; on_update as in train, for the updates done from now on.
     Returns (rnn, history), bit for bit what one uninterrupted run to those totals gives."""
     state = load_checkpoint(path)
     if corpus.chars != state.chars:
@@ -774,25 +789,29 @@ def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = 
     if not state.trained_on(corpus):
         warnings.warn(f"{corpus.source} is not the text {path} was trained on ({state.source}), "
                       f"though it has the same characters: training goes on, but not as the "
-                      f"original run would have", stacklevel=2)
+                      f"original run would have", OtherTextWarning, stacklevel=2)
     if epochs is not None or updates is not None:
         state.total = _total_updates(state.history.updates_per_epoch, epochs, updates)
     if state.update >= state.total:
         raise ValueError(f"{path} has done {state.update:,} updates already, and {state.total:,} "
                          f"were asked for: ask for more, e.g. resume(path, corpus, "
                          f"updates={state.update + state.checkpoint_every})")
-    history = _run(state, corpus, path, progress, on_sample)
+    history = _run(state, corpus, path, progress, on_update)
     return state.rnn, history
 
 
 def _total_updates(per_epoch, epochs, updates) -> int:
     if epochs is None and updates is None:
         raise ValueError("give epochs=N or updates=N (or both: training stops at whichever comes first)")
-    return min(per_epoch * _positive_int(epochs, "epochs") if epochs is not None else math.inf,
-               _positive_int(updates, "updates") if updates is not None else math.inf)
+    return min(per_epoch * positive_int(epochs, "epochs") if epochs is not None else math.inf,
+               positive_int(updates, "updates") if updates is not None else math.inf)
 
 
-def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=None) -> History:
+class OtherTextWarning(UserWarning):
+    """resume's warning that the corpus has the checkpoint's characters but is another text."""
+
+
+def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_update=None) -> History:
     """The training loop, from state to state.total updates; see train."""
     rnn, history, s, data = state.rnn, state.history, state.seq_length, corpus.data
     smooth_loss = np.empty(state.total)
@@ -809,10 +828,10 @@ def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_sample=N
                 if len(data) - state.e < s + 1:   # too little text left: a new epoch
                     state.epoch, state.e = state.epoch + 1, 0
                     state.h = np.zeros(rnn.m, dtype=rnn.dtype)
-                sample = _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss, clipped)
+                _update(state, *sequence_at(data, state.e, s), corpus, smooth_loss, clipped)
                 history.smooth_loss, history.clipped = smooth_loss[:state.update], clipped[:state.update]
-                if on_sample is not None and sample is not None:  # after the update, which is whole
-                    on_sample(state.update - 1, sample)
+                if on_update is not None:  # after the update, which is whole
+                    on_update(state)
                 if checkpoint is not None and state.update % state.checkpoint_every == 0:
                     save_checkpoint(checkpoint, state)
                     saved_at = state.update
@@ -865,9 +884,8 @@ class TrainingStopped(KeyboardInterrupt):
         return self.lines
 
 
-def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray, clipped: np.ndarray) -> str | None:
-    """One training update: loss and gradients, smooth loss, best model, sample, clipping, AdaGrad.
-    Returns the sample drawn in this update, if one was."""
+def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray, clipped: np.ndarray) -> None:
+    """One training update: loss and gradients, smooth loss, best model, sample, clipping, AdaGrad."""
     rnn, history, u = state.rnn, state.history, state.update
     L, grads, h_next = loss_and_gradients(rnn, x, y, state.h, sparse=sparse_U_pays(rnn.K, state.seq_length))
     if not math.isfinite(L):
@@ -879,16 +897,13 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray,
     if state.smooth < history.best_loss:
         history.best.assign(rnn)
         history.best_loss, history.best_update = state.smooth, u
-    sample = None
     if state.sample_every is not None and u % state.sample_every == 0:
-        sample = history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length,
-                                                               rng=state.rng))
+        history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
     if state.eval_data is not None and u % state.eval_every == 0:
         history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
     clipped[u] = clipped_counts(grads, CLIP if state.clip is None else state.clip)
     state.optimiser.step(rnn, grads if state.clip is None else clip_gradients(grads, state.clip))
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
-    return sample
 
 
 def sparse_U_pays(K: int, seq_length: int) -> bool:

@@ -62,13 +62,13 @@ class Spec:
     measured (0: train on all of it); eval_every: measure it also every that many updates
     (history.eval_bpc), as rnnlib.train's eval_every does."""
 
-    m: int = 100
-    eta: float = 0.1
-    seq_length: int = 25
+    m: int = rnnlib.M
+    eta: float = rnnlib.ETA
+    seq_length: int = rnnlib.SEQ_LENGTH
     seed: int = rnnlib.DEFAULT_SEED
     updates: int | None = None
     epochs: int | None = None
-    sigma: float = 0.01
+    sigma: float = rnnlib.SIGMA
     dtype: str = "float64"
     held_out: float = 0.0
     eval_every: int | None = None
@@ -76,15 +76,12 @@ class Spec:
     def __post_init__(self):
         for name in ("m", "seq_length") + tuple(n for n in ("updates", "epochs", "eval_every")
                                                  if getattr(self, n) is not None):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+            rnnlib.positive_int(getattr(self, name), name)
         if self.updates is None and self.epochs is None:
             raise ValueError("give updates or epochs (or both: the run stops at the first reached)")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
             raise ValueError(f"seed must be a whole number >= 0, not {self.seed!r}")
-        if not (isinstance(self.eta, numbers.Real) and math.isfinite(self.eta) and self.eta > 0):
-            raise ValueError(f"eta must be a positive finite number, not {self.eta!r}")
+        rnnlib.positive_number(self.eta, "eta")
         if not (isinstance(self.sigma, numbers.Real) and math.isfinite(self.sigma) and self.sigma >= 0):
             raise ValueError(f"sigma must be a finite number >= 0, not {self.sigma!r}")
         if self.dtype not in ("float64", "float32"):

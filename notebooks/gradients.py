@@ -65,14 +65,15 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
     rnn = RNN.init(corpus.K, m=m, rng=seed)
     snapshots = {0: largest_singular_value(rnn.W)}
 
-    def snapshot(update, _sample):  # called once update `update` is done: W after update + 1 updates
-        snapshots[update + 1] = largest_singular_value(rnn.W)
-
-    # W is read through the sample hook: a sample uses its own generator, never the parameters
     every = max(1, updates // SNAPSHOTS)
+
+    def snapshot(state):  # W after state.update updates: after the first, then every `every`
+        if state.update % every == 1 or every == 1:
+            snapshots[state.update] = largest_singular_value(state.rnn.W)
+
     start = time.process_time()
-    history = rnnlib.train(rnn, train_part, updates=updates, seq_length=seq_length, rng=seed, sample_every=every,
-                           sample_length=1, on_sample=snapshot, progress=False)
+    history = rnnlib.train(rnn, train_part, updates=updates, seq_length=seq_length, rng=seed, sample_every=None,
+                           on_update=snapshot, progress=False)
     seconds = time.process_time() - start
     snapshots[updates] = largest_singular_value(rnn.W)
     return dict(seq_length=seq_length, updates=updates, characters=updates * seq_length, rnn=rnn,

@@ -254,7 +254,7 @@ def new_run(args, corpus, checkpoint):
     return lambda: rnnlib.train(
         rnn, corpus, epochs=epochs, updates=args.updates, seq_length=s["seq_length"], eta=s["eta"],
         sample_every=s["sample_every"] or None, sample_length=s["sample_length"], rng=args.seed,
-        checkpoint=checkpoint, on_sample=print_sample)
+        checkpoint=checkpoint, on_update=print_sample)
 
 
 def resumed_run(args, state, corpus, checkpoint):
@@ -291,9 +291,9 @@ def resumed_run(args, state, corpus, checkpoint):
 
     def run():
         with warnings.catch_warnings():  # the other text was refused above unless forced
-            warnings.filterwarnings("ignore", ".* is not the text", UserWarning)
+            warnings.simplefilter("ignore", rnnlib.OtherTextWarning)
             return rnnlib.resume(checkpoint, corpus, epochs=args.epochs, updates=args.updates,
-                                 on_sample=print_sample)[1]
+                                 on_update=print_sample)[1]
     return run
 
 
@@ -330,9 +330,12 @@ def resume_command(args) -> str:
     return shlex.join(words)
 
 
-def print_sample(update, text):
-    tqdm.write(f"--- sample at update {update:,} ---\n{text}", file=sys.stdout)  # above the progress bar
-    sys.stdout.flush()
+def print_sample(state: rnnlib.TrainingState):
+    """train's per-update hook: the update's sample, if it drew one, printed above the progress bar."""
+    update = state.update - 1
+    if update in state.history.samples:
+        tqdm.write(f"--- sample at update {update:,} ---\n{state.history.samples[update]}", file=sys.stdout)
+        sys.stdout.flush()
 
 
 def say(line):

@@ -130,24 +130,32 @@ def test_samples_every_n_updates_from_update_zero(small_corpus):
     assert again.samples == history.samples
 
 
-def test_on_sample_sees_each_sample_as_it_is_drawn(tmp_path, small_corpus, monkeypatch):
+def test_on_update_sees_every_whole_update_once(tmp_path, small_corpus, monkeypatch):
     real, losses, seen = rnnlib.loss_and_gradients, [], []
 
     def counted(*args, **kwargs):
         losses.append(1)
         return real(*args, **kwargs)
 
+    def hook(state):  # after update state.update - 1, before the next update's loss
+        seen.append((state.update, len(losses), state.history.updates, state.rnn.theta.copy(),
+                     state.history.samples.get(state.update - 1)))
+
     monkeypatch.setattr(rnnlib, "loss_and_gradients", counted)
     settings = dict(sample_every=10, sample_length=30, progress=False, rng=5)
-    history = rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=25,
-                           on_sample=lambda u, text: seen.append((u, text, len(losses))), **settings)
-    # each one during the update that drew it, before the next update's loss
-    assert seen == [(u, text, u + 1) for u, text in sorted(history.samples.items())]
-    path, seen[:] = tmp_path / "run.npz", []
+    rnn = RNN.init(small_corpus.K, m=8)
+    history = rnnlib.train(rnn, small_corpus, updates=25, on_update=hook, **settings)
+    assert [(u, n, h) for u, n, h, *_ in seen] == [(u, u, u) for u in range(1, 26)]
+    assert np.array_equal(seen[-1][3], rnn.theta) and not np.array_equal(seen[0][3], seen[-1][3])
+    assert {u - 1: text for u, *_, text in seen if text is not None} == history.samples
+    # resumed: only the updates done from now on, the same parameters as in one run
+    path, first = tmp_path / "run.npz", seen[:]
+    seen[:] = []
     rnnlib.train(RNN.init(small_corpus.K, m=8), small_corpus, updates=12, checkpoint=path, **settings)
-    _, resumed = rnnlib.resume(path, small_corpus, updates=25, progress=False,
-                               on_sample=lambda u, text: seen.append((u, text)))
-    assert seen == [(20, history.samples[20])] and resumed.samples == history.samples
+    seen[:] = []
+    _, resumed = rnnlib.resume(path, small_corpus, updates=25, progress=False, on_update=hook)
+    assert [u for u, *_ in seen] == list(range(13, 26)) and resumed.samples == history.samples
+    assert all(np.array_equal(a[3], b[3]) for a, b in zip(seen, first[12:]))
 
 
 def test_float32_training(small_corpus):
