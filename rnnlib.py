@@ -687,6 +687,13 @@ class TrainingState:
         """Whether this run was trained on exactly corpus's text."""
         return self.corpus_sha256 == text_fingerprint(corpus.text)
 
+    def vocabulary_difference(self, corpus: Corpus) -> str | None:
+        """None when corpus has exactly this run's characters, else what differs, e.g. "missing 'é', extra ''"."""
+        if corpus.chars == self.chars:
+            return None
+        missing, extra = sorted(set(self.chars) - set(corpus.chars)), sorted(set(corpus.chars) - set(self.chars))
+        return f"missing {''.join(missing)!r}, extra {''.join(extra)!r}"
+
     @property
     def best_loss(self) -> float:
         return self.history.best_loss
@@ -779,13 +786,11 @@ def resume(path, corpus: Corpus, *, epochs=None, updates=None, progress: bool = 
     reaches that total; on_update as in train, for the updates done from now on.
     Returns (rnn, history), bit for bit what one uninterrupted run to those totals gives."""
     state = load_checkpoint(path)
-    if corpus.chars != state.chars:
-        missing = sorted(set(state.chars) - set(corpus.chars))
-        extra = sorted(set(corpus.chars) - set(state.chars))
+    difference = state.vocabulary_difference(corpus)
+    if difference:
         raise ValueError(f"{path} was trained on a vocabulary of {len(state.chars)} characters "
-                         f"({state.source}); this corpus ({corpus.source}) has {corpus.K}: missing "
-                         f"{''.join(missing)!r}, extra {''.join(extra)!r}. Resume with the text it "
-                         f"was trained on")
+                         f"({state.source}); this corpus ({corpus.source}) has {corpus.K}: {difference}. "
+                         f"Resume with the text it was trained on")
     if not state.trained_on(corpus):
         warnings.warn(f"{corpus.source} is not the text {path} was trained on ({state.source}), "
                       f"though it has the same characters: training goes on, but not as the "

@@ -260,11 +260,10 @@ def new_run(args, corpus, checkpoint):
 def resumed_run(args, state, corpus, checkpoint):
     """A function that continues the checkpoint's run, once corpus and the options fit it."""
     shown = rnnlib.display_path(checkpoint)
-    if corpus.chars != state.chars:
-        missing = "".join(sorted(set(state.chars) - set(corpus.chars)))
-        extra = "".join(sorted(set(corpus.chars) - set(state.chars)))
+    difference = state.vocabulary_difference(corpus)
+    if difference:
         raise UserError(f"{shown} was trained on {state.source}, whose vocabulary differs from "
-                        f"{corpus.source}'s (missing {missing!r}, extra {extra!r}): resume with the text "
+                        f"{corpus.source}'s ({difference}): resume with the text "
                         f"it was trained on, or give another --checkpoint to start a new run")
     other_text = not state.trained_on(corpus)
     if other_text and not args.force:
