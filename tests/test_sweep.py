@@ -1,4 +1,4 @@
-"""`python3 run.py sweep`, run as a user runs it: in a subprocess, on a small text, with worker
+"""`python3 run.py sweep` (scripts/sweep.py), run as a user runs it: in a subprocess, on a small text, with worker
 processes on this machine or a real Dask cluster on 127.0.0.1; Ctrl-C, a killed worker, and the
 rerun that trains only the missing rows."""
 
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import CLI, TEXT, run
+from test_cli import SCRIPTS, TEXT, run, script
 
 import rnnlib
 
@@ -37,7 +37,7 @@ def sweep(*args, cwd):
 
 def start(*args, cwd):
     """The sweep as a child in its own process group, as a terminal runs it (Ctrl-C reaches the group)."""
-    return subprocess.Popen([sys.executable, str(CLI), "sweep", "poems.txt", *GRID, *args], cwd=cwd,
+    return subprocess.Popen([*script("sweep"), "poems.txt", *GRID, *args], cwd=cwd,
                             env={**os.environ, "RNN_RESULTS": str(cwd / "results")}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
@@ -134,7 +134,7 @@ def test_ctrl_c_keeps_the_finished_rows_and_the_rerun_trains_the_others(folder):
     assert child.returncode == 130, err
     # no traceback of ours; a worker that the terminal's Ctrl-C meets while it is still importing (before
     # it ignores SIGINT) may print its own, and is killed with the rest
-    assert not any(name in err for name in ("runs.py", "cli.py", "rnnlib.py")), err
+    assert not any(name in err for name in ("runs.py", "sweep.py", "cli_common.py", "rnnlib.py")), err
     assert workers and not any(alive(pid) for pid in workers)  # none left training in the background
     kept = rows(out)
     assert 1 <= len(kept) < 4 and f"Stopped: {len(kept)} of the 4 runs are in stopped.csv" in said
@@ -222,7 +222,7 @@ def test_a_run_that_fails_says_why_and_the_others_keep_their_rows(folder):
 
 
 def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
-    done = subprocess.run([sys.executable, str(CLI.parent.parent / "run.py"), "sweep", "poems.txt", "--m", "8",
+    done = subprocess.run([sys.executable, str(SCRIPTS.parent / "run.py"), "sweep", "poems.txt", "--m", "8",
                            "--updates", "20", "--workers", "1", "--out", "mine.csv"],
                           cwd=folder, env={**os.environ, "RNN_RESULTS": str(folder / "results")}, capture_output=True,
                           timeout=300)
