@@ -14,6 +14,7 @@ import pytest
 from test_cli import SCRIPTS, TEXT, run, script
 
 import rnnlib
+import runs
 
 # 4 runs of a fraction of a second each: a Ctrl-C after the first row lands while the others train
 GRID = ["--m", "8,24", "--eta", "0.1,0.3", "--updates", "2000"]
@@ -111,6 +112,25 @@ def test_one_row_per_run_as_train_gives_it_then_the_table(swept):
     best = ranked[0]
     assert (f"python3 run.py train poems.txt --m {best['m']} --eta {best['eta']} --seq-length 25 --seed 0 "
             f"--updates 2000") in lines[-1]
+
+
+def test_every_setting_reaches_its_run(tmp_path):
+    """Each row is the run of its own m, eta, seq_length and seed: a setting left out on the way to the
+    workers (every run then trained with its default) would give rows the numbers of another run."""
+    (tmp_path / "poems.txt").write_text(TEXT, encoding="utf-8")
+    status, _, err = run("sweep", "poems.txt", "--m", "8,12", "--eta", "0.1,0.3", "--seq-length", "10,25",
+                         "--seeds", "0,1", "--updates", "100", "--workers", "2", "--out", "grid.csv", cwd=tmp_path)
+    assert status == 0, err
+    table = rows(tmp_path / "grid.csv")
+    assert sorted(table) == sorted((m, eta, s, seed) for m in ("8", "12") for eta in ("0.1", "0.3")
+                                   for s in ("10", "25") for seed in ("0", "1"))
+    for (m, eta, s, seed), row in table.items():
+        spec = runs.Spec(m=int(m), eta=float(eta), seq_length=int(s), seed=int(seed), updates=100, held_out=0.1)
+        result = runs.run(spec, TEXT)  # the same run, in this process
+        assert (row["updates"], row["best_smooth_loss"], row["held_out_bpc"]) == \
+            ("100", repr(result.best_smooth_loss), repr(result.held_out_bpc)), spec
+    # and each setting matters: no two of the 16 runs give the same numbers
+    assert len({(row["best_smooth_loss"], row["held_out_bpc"]) for row in table.values()}) == 16
 
 
 def test_a_dask_cluster_gives_the_same_rows(folder, dask_scheduler):
