@@ -42,7 +42,7 @@ from cli_common import (
     text_and_name,
 )
 
-GRID = ("m", "eta", "seq_length", "seed")  # a run's settings: one row per combination
+GRID = ("m", "eta", "seq_length", "seed")  # a run's settings, as runs.Spec names them: one row per combination
 COLUMNS = (*GRID, "updates", "best_smooth_loss", "held_out_bpc", "seconds",
            # what every row of one file shares: a file of another sweep is refused, not mixed in
            "held_out", "text_sha256")
@@ -135,9 +135,8 @@ def run_sweep(args) -> int:
         + (f"; {len(todo)} to train on {where}. Ctrl-C stops, keeping every finished row." if todo else "."))
     lost, failed = [], []
     if todo:
-        jobs = [(runs.Spec(m=run["m"], eta=run["eta"], seq_length=run["seq_length"], seed=run["seed"],
-                           updates=args.updates, epochs=epochs, held_out=args.held_out), corpus.text, corpus.source)
-                for run in todo]
+        jobs = [(runs.Spec(**run, updates=args.updates, epochs=epochs, held_out=args.held_out), corpus.text,
+                 corpus.source) for run in todo]
         try:
             lost, failed = train_runs(jobs, todo, rows, shared, out, args)
         except runs.SchedulerUnreachable as err:
