@@ -2,6 +2,7 @@
 `python3 run.py train`, `sample` and `sweep`): how a mistake is said, the argparse value types,
 and the files they read and write.
 
+    RUN, DEFAULT_EPOCHS         how the commands are typed; a run's length when none is given
     UserError, Parser           a mistake the user can fix: one line on stderr naming the fix
     run_command                 each command's main: exit status 0 done, 1 a UserError, 130 Ctrl-C
     positive_int, positive_number, nonnegative_int, nonnegative_number

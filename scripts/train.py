@@ -5,6 +5,7 @@ checkpointing to results/<TEXT's name>.npz; Ctrl-C saves, --resume continues bit
     run_train       open the text and the checkpoint, train, and say where the result is
     new_run         a new network, with NEW_RUN's settings where no option is given
     resumed_run     the checkpoint's run, once the text and the options fit it
+    resume_command  after Ctrl-C: the command that continues the run
     print_sample    rnnlib.train's per-update hook: each sample, printed above the progress bar
 
 Exit status: 0 done; 1 a mistake to fix, named with its fix in one line on stderr; 130 stopped
