@@ -48,9 +48,9 @@ COMMANDS = {
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
     "lab": ["-m", "jupyter", "lab", str(ROOT / "notebooks")],
     "serve": [str(ROOT / "scripts" / "serve.py")],
-    "train": [str(ROOT / "scripts" / "cli.py"), "train"],
-    "sample": [str(ROOT / "scripts" / "cli.py"), "sample"],
-    "sweep": [str(ROOT / "scripts" / "cli.py"), "sweep"],
+    "train": [str(ROOT / "scripts" / "train.py")],
+    "sample": [str(ROOT / "scripts" / "sample.py")],
+    "sweep": [str(ROOT / "scripts" / "sweep.py")],
 }
 
 

@@ -2,7 +2,7 @@
 joblib's process pool (loky), or on a Dask cluster given its scheduler's address.
 
 rnnlib trains one run; this module only dispatches.  One implementation serves the notebooks
-(notebooks/report.py), `run.py sweep` (scripts/cli.py) and the tests:
+(notebooks/report.py), `run.py sweep` (scripts/sweep.py) and the tests:
 
     Spec(m=50, eta=0.2, seed=1, updates=5_000, held_out=0.1)   one training's settings
     run(spec, text) -> Result            that training, in this process

@@ -1,5 +1,5 @@
-"""`python3 run.py train` and `python3 run.py sample`, run as a user runs them: in a subprocess,
-on a small text written here, with results in a temporary folder."""
+"""`python3 run.py train` and `python3 run.py sample` (scripts/train.py and scripts/sample.py), run
+as a user runs them: in a subprocess, on a small text written here, with results in a temporary folder."""
 
 import importlib.util
 import itertools
@@ -15,21 +15,31 @@ import pytest
 
 import rnnlib
 
-CLI = Path(__file__).resolve().parent.parent / "scripts" / "cli.py"
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 FAST = ["--m", "16", "--sample-every", "20", "--sample-length", "40"]
 TEXT = "".join(f"The {a} {b} sat on the {c}, and sang to the {d}.\n"
                for a, b, c, d in itertools.product(["old", "small"], ["cat", "dog", "fox"],
                                                    ["mat", "wall", "hill", "boat"], ["moon", "sea", "king"]))
 
-spec = importlib.util.spec_from_file_location("cli", CLI)
-cli = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(cli)
 
 
-def run(*args, cwd, **kwargs):
+def script(command) -> list:
+    """The command line that runs `python3 run.py command` in this environment: scripts/command.py."""
+    return [sys.executable, str(SCRIPTS / f"{command}.py")]
+
+
+def load(command):
+    """scripts/command.py as a module (by its path: scripts/ holds serve.py and build_report.py too)."""
+    spec = importlib.util.spec_from_file_location(command, SCRIPTS / f"{command}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(command, *args, cwd, **kwargs):
     """The command's (exit status, stdout, stderr), run in cwd with results going to cwd/results."""
     env = {**os.environ, "RNN_RESULTS": str(cwd / "results")}
-    done = subprocess.run([sys.executable, str(CLI), *args], cwd=cwd, env=env, capture_output=True,
+    done = subprocess.run([*script(command), *args], cwd=cwd, env=env, capture_output=True,
                           timeout=120, **kwargs)
     return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
 
@@ -52,9 +62,8 @@ def folder(tmp_path):
 
 def test_help_gives_every_option_its_default():
     for command in ("train", "sample", "sweep"):
-        commands = next(action.choices for action in cli.parser()._actions if isinstance(action.choices, dict))
         # every option that takes a value; flags (--resume, --force, --last, --help) are off unless given
-        options = [action for action in commands[command]._actions if action.nargs != 0]
+        options = [action for action in load(command).parser()._actions if action.nargs != 0]
         assert len(options) >= 5
         for action in options:
             assert "default" in action.help, action.dest
@@ -107,7 +116,7 @@ def test_a_vocabulary_of_any_characters_survives_the_checkpoint(folder):
 
 
 def test_a_real_ctrl_c_saves_and_the_resume_is_exact(folder):
-    args = [sys.executable, str(CLI), "train", "poems.txt", "--updates", "1000000", "--checkpoint", "run.npz", *FAST]
+    args = [*script("train"), "poems.txt", "--updates", "1000000", "--checkpoint", "run.npz", *FAST]
     child = subprocess.Popen(args, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
     try:
@@ -193,7 +202,7 @@ def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
     """run.py runs most commands from the project's folder, but train and sample take paths the
     user typed: relative ones mean the user's folder."""
     env = {**os.environ, "RNN_RESULTS": str(folder / "results")}
-    run_py = [sys.executable, str(CLI.parent.parent / "run.py")]
+    run_py = [sys.executable, str(SCRIPTS.parent / "run.py")]
     done = subprocess.run([*run_py, "train", "poems.txt", "--updates", "5", "--checkpoint", "mine.npz", *FAST],
                           cwd=folder, env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()

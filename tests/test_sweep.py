@@ -1,4 +1,4 @@
-"""`python3 run.py sweep`, run as a user runs it: in a subprocess, on a small text, with worker
+"""`python3 run.py sweep` (scripts/sweep.py), run as a user runs it: in a subprocess, on a small text, with worker
 processes on this machine or a real Dask cluster on 127.0.0.1; Ctrl-C, a killed worker, and the
 rerun that trains only the missing rows."""
 
@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import CLI, TEXT, run
+from test_cli import SCRIPTS, TEXT, run, script
 
 import rnnlib
+import runs
 
 # 4 runs of a fraction of a second each: a Ctrl-C after the first row lands while the others train
 GRID = ["--m", "8,24", "--eta", "0.1,0.3", "--updates", "2000"]
@@ -37,7 +38,7 @@ def sweep(*args, cwd):
 
 def start(*args, cwd):
     """The sweep as a child in its own process group, as a terminal runs it (Ctrl-C reaches the group)."""
-    return subprocess.Popen([sys.executable, str(CLI), "sweep", "poems.txt", *GRID, *args], cwd=cwd,
+    return subprocess.Popen([*script("sweep"), "poems.txt", *GRID, *args], cwd=cwd,
                             env={**os.environ, "RNN_RESULTS": str(cwd / "results")}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
@@ -113,6 +114,25 @@ def test_one_row_per_run_as_train_gives_it_then_the_table(swept):
             f"--updates 2000") in lines[-1]
 
 
+def test_every_setting_reaches_its_run(tmp_path):
+    """Each row is the run of its own m, eta, seq_length and seed: a setting left out on the way to the
+    workers (every run then trained with its default) would give rows the numbers of another run."""
+    (tmp_path / "poems.txt").write_text(TEXT, encoding="utf-8")
+    status, _, err = run("sweep", "poems.txt", "--m", "8,12", "--eta", "0.1,0.3", "--seq-length", "10,25",
+                         "--seeds", "0,1", "--updates", "100", "--workers", "2", "--out", "grid.csv", cwd=tmp_path)
+    assert status == 0, err
+    table = rows(tmp_path / "grid.csv")
+    assert sorted(table) == sorted((m, eta, s, seed) for m in ("8", "12") for eta in ("0.1", "0.3")
+                                   for s in ("10", "25") for seed in ("0", "1"))
+    for (m, eta, s, seed), row in table.items():
+        spec = runs.Spec(m=int(m), eta=float(eta), seq_length=int(s), seed=int(seed), updates=100, held_out=0.1)
+        result = runs.run(spec, TEXT)  # the same run, in this process
+        assert (row["updates"], row["best_smooth_loss"], row["held_out_bpc"]) == \
+            ("100", repr(result.best_smooth_loss), repr(result.held_out_bpc)), spec
+    # and each setting matters: no two of the 16 runs give the same numbers
+    assert len({(row["best_smooth_loss"], row["held_out_bpc"]) for row in table.values()}) == 16
+
+
 def test_a_dask_cluster_gives_the_same_rows(folder, dask_scheduler):
     status, out, err = sweep("--scheduler", dask_scheduler, "--out", "dask.csv", cwd=folder)
     assert status == 0, err
@@ -134,7 +154,7 @@ def test_ctrl_c_keeps_the_finished_rows_and_the_rerun_trains_the_others(folder):
     assert child.returncode == 130, err
     # no traceback of ours; a worker that the terminal's Ctrl-C meets while it is still importing (before
     # it ignores SIGINT) may print its own, and is killed with the rest
-    assert not any(name in err for name in ("runs.py", "cli.py", "rnnlib.py")), err
+    assert not any(name in err for name in ("runs.py", "sweep.py", "cli_common.py", "rnnlib.py")), err
     assert workers and not any(alive(pid) for pid in workers)  # none left training in the background
     kept = rows(out)
     assert 1 <= len(kept) < 4 and f"Stopped: {len(kept)} of the 4 runs are in stopped.csv" in said
@@ -222,7 +242,7 @@ def test_a_run_that_fails_says_why_and_the_others_keep_their_rows(folder):
 
 
 def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
-    done = subprocess.run([sys.executable, str(CLI.parent.parent / "run.py"), "sweep", "poems.txt", "--m", "8",
+    done = subprocess.run([sys.executable, str(SCRIPTS.parent / "run.py"), "sweep", "poems.txt", "--m", "8",
                            "--updates", "20", "--workers", "1", "--out", "mine.csv"],
                           cwd=folder, env={**os.environ, "RNN_RESULTS": str(folder / "results")}, capture_output=True,
                           timeout=300)
