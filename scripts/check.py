@@ -116,6 +116,10 @@ def main(argv=None) -> int:
         return 130
     except Exception as err:  # raised by the code in path: its traceback is the message
         print_traceback(err, path)
+        beside = path and isinstance(err, ModuleNotFoundError) and err.name and err.name.split(".")[0]
+        if beside and ((path.parent / f"{beside}.py").is_file() or (path.parent / beside).is_dir()):
+            print(f"({beside} is beside {path.name}: give its folder to Python, "
+                  f"PYTHONPATH={path.parent} {RUN} ...)", file=sys.stderr)
         return 2
     print(result)
     return 0 if result.ok else 1
