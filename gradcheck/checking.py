@@ -4,6 +4,7 @@ and last hidden state, the Result, and the diagnosis (which usual mistake fits).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,9 +137,12 @@ class Result:
         widths = [max(len(row[i]) for row in cells) for i in range(4)]
         table = ["  ".join([row[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(row[1:], widths[1:])])
                  for row in cells]
-        cases_line = "; ".join(f"case {i + 1}: {case}" for i, case in enumerate(self.cases))
-        return "\n".join([f"{self.function} ({self.convention.name} convention) against rnnlib's exact gradients, "
-                          f"{cases_line}", "", *table, "", *self.diagnosis])
+        cases_line = " and ".join(str(case) for case in self.cases)
+        verdict = [textwrap.fill(line, 100, subsequent_indent="    ", break_on_hyphens=False)
+                   for line in self.diagnosis]
+        return "\n".join([f"{self.function} ({self.convention.name} convention) against rnnlib's exact gradients",
+                          f"on {len(self.cases)} cases: {cases_line} (K characters, m hidden units, n steps)", "",
+                          *table, "", *verdict])
 
 
 def check(function, convention="min-char-rnn", seed: int = CASES_SEED) -> Result:

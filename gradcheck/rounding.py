@@ -4,6 +4,7 @@ dtype, measured as notebook 1 measures it, and whether that explains your number
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ class Explanation:
     rounding: bool | None
 
     def __str__(self):
-        return "\n".join(self.lines)
+        return "\n".join(textwrap.fill(line, 100, break_on_hyphens=False) for line in self.lines)
 
 
 def explain_finite_differences(delta: float, loss: float, dtype=np.float64, *, analytic=None, numerical=None,

@@ -318,10 +318,10 @@ def test_a_check_that_fails_at_1e_6_from_rounding_alone_is_explained_and_a_bug_i
     numerical = rnnlib.numerical_gradients(rnn, x, y, h0, delta=1e-6, dtype=np.float64)
     assert rnnlib.relative_error(grads.theta, numerical.theta) > 1e-6       # the check "fails"
     right = gradcheck.explain_finite_differences(1e-6, loss, analytic=dict(grads), numerical=dict(numerical))
-    assert right.rounding is True and str(right).splitlines()[-1].startswith("Yes: rounding explains it")
+    assert right.rounding is True and right.lines[-1].startswith("Yes: rounding explains it")
     wrong = backward(rnn, x, y, h0, h0_term=False)[1]
     bug = gradcheck.explain_finite_differences(1e-6, loss, analytic=wrong.W, numerical=numerical.W)
-    assert bug.rounding is False and str(bug).splitlines()[-1].startswith("No: not rounding")
+    assert bug.rounding is False and bug.lines[-1].startswith("No: not rounding")
 
 
 def test_a_relative_error_alone_is_explained_by_the_size_of_its_entry():
