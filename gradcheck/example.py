@@ -8,8 +8,7 @@ import types
 
 from gradcheck.checking import check
 
-# A right implementation in the assignment's names (dd2424 convention), and three usual mistakes, each
-# a line of it replaced: what notebook 1 runs the check on.
+# dd2424 convention; each mistake is one line of it replaced
 EXAMPLE = '''\
 import numpy as np
 

@@ -74,6 +74,7 @@ def explain_finite_differences(delta: float, loss: float, dtype=np.float64, *, a
         return Explanation(lines + [yes if worst <= ROUNDING_MARGIN else no], worst <= ROUNDING_MARGIN)
     if relative_error is None:
         return Explanation(lines, None)
+    relative_error = rnnlib.positive_number(relative_error, "relative_error")
     if gradient is None:
         largest = ROUNDING_MARGIN * floor / (2 * relative_error)
         return Explanation(lines + [f"A relative error of {relative_error:.1e} is rounding at an entry no larger than "

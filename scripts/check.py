@@ -39,7 +39,9 @@ class Parser(argparse.ArgumentParser):
 
 def parser() -> Parser:
     made = Parser(prog="run.py check", description="Check the loss, gradients and last hidden state your function "
-                  "returns against rnnlib's exact ones, and name the usual mistake when one fits.")
+                  "returns against rnnlib's exact ones, and name the usual mistake when one fits.",
+                  epilog="Exit status: 0 equal to rnnlib's to rounding, 1 they differ, 2 nothing checked (the reason "
+                         "on stderr).")
     made.add_argument("target", metavar="FILE:FUNCTION",
                       help="the file that defines your function, and the function's name, e.g. min_char_rnn.py:lossFun")
     made.add_argument("--convention", required=True, choices=list(gradcheck.CONVENTIONS),
