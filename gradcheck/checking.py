@@ -215,6 +215,11 @@ def diagnose(result: Result) -> list[str]:
             limit = max(lim for lim, a in zip(limits, acted) if a)
             found.append(f"Diagnosis: {CLIPPING.format(limit=limit)}." if name == "none" else
                          f"Diagnosis: {description}; and then clipped to ±{limit:g} inside the function.")
+    narrow = {t.dtype.name for t in result.theirs if t.dtype.kind == "f" and t.dtype.itemsize < 8}
+    if narrow and not found:
+        found.append(f"Its gradients come back in {_listed(sorted(narrow))}, whose rounding (ε = "
+                     f"{max(np.finfo(d).eps for d in narrow):.0e}) is above the float64 rounding this check allows: "
+                     f"check a float64 version.")
     return lines + (found or ["No usual mistake fits exactly: look at the arrays that differ."])
 
 

@@ -177,11 +177,13 @@ def _binds(signature, arguments) -> bool:
 
 @dataclass(frozen=True)
 class Output:
-    """What a function gave on one case, in rnnlib's layout; h is None when it does not return one."""
+    """What a function gave on one case, in rnnlib's layout; h is None when it does not return one;
+    dtype, the least precise of the dtypes its gradients came in."""
 
     loss: float
     grads: rnnlib.Params
     h: np.ndarray | None
+    dtype: np.dtype = np.dtype(np.float64)
 
 
 def call(function, convention: Convention, case, transposed: dict) -> Output:
@@ -210,15 +212,17 @@ def call(function, convention: Convention, case, transposed: dict) -> Output:
         h = returned[2] if len(returned) == 3 else None
     if not _is_number(loss):
         raise ConventionError(f"{name_of(function)} returned {_describe(loss)} as its loss, not a number")
-    theirs = rnnlib.Params(rnn.m, rnn.K)
+    theirs, dtypes = rnnlib.Params(rnn.m, rnn.K), []
     for letter in LETTERS:
         name = convention.names[letter]
-        theirs[letter][...] = _back(_gradient(grads, name), letter, name, rnn, convention, transposed)
+        returned_gradient = _gradient(grads, name)
+        dtypes.append(np.asarray(returned_gradient).dtype)
+        theirs[letter][...] = _back(returned_gradient, letter, name, rnn, convention, transposed)
     if h is not None:
         h = np.asarray(h, dtype=np.float64)
         if h.size != rnn.m:
             raise ConventionError(f"the last hidden state has shape {h.shape}; h is ({rnn.m}, 1) here (m = {rnn.m})")
         h = h.reshape(-1)
-    return Output(float(np.asarray(loss).item()), theirs, h)
+    return Output(float(np.asarray(loss).item()), theirs, h, min(dtypes, key=lambda d: d.itemsize))
 
 

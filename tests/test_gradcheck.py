@@ -247,6 +247,12 @@ def test_where_no_usual_mistake_fits_the_verdict_says_only_what_differs():
     assert forward.diagnosis[-1].startswith("The last hidden state differs")
 
 
+def test_gradients_in_float32_are_named_as_such():
+    result = dd2424(("    return grads, loss, H[:, [n]]",
+                     "    return {k: g.astype(np.float32) for k, g in grads.items()}, loss, H[:, [n]]"))
+    assert not result.ok and result.diagnosis[-1].startswith("Its gradients come back in float32, whose rounding")
+
+
 def test_any_other_names_with_transposed_arrays():
     """Row-vector code, x_t W_xh + h_{t-1} W_hh + b_h, with other names: here the DD2424 function
     behind a row-vector face."""
@@ -392,9 +398,13 @@ def test_the_terminal_prints_the_table_and_verdict_and_exits_0_or_1(students):
                                                               "it the dd2424 convention?"),
     (["wrong_shape.py:gradients", "--convention", "dd2424"], "dW has shape (3, 3); W is (5, 5) (m = 5 hidden units, "
                                                               "K = 7 characters)"),
+    (["grads_only.py:gradients", "--convention", "dd2424"], "gradients returned a dict; the dd2424 convention "
+                                                             "returns (loss, grads) or (grads, loss), then optionally "
+                                                             "the last hidden state"),
 ])
 def test_input_the_check_cannot_use_is_one_line_and_exit_2(students, args, message):
     (students / "wrong_shape.py").write_text(edited(DD2424, ('"W": dA @ H[:, :-1].T', '"W": dA[:3, :3]')))
+    (students / "grads_only.py").write_text(edited(DD2424, ("    return grads, loss, H[:, [n]]", "    return grads")))
     status, out, err = run_check(*args, cwd=students)
     assert (status, out, err) == (2, "", f"error: {message}\n")
 
