@@ -22,7 +22,8 @@ seed does), complex128 for the complex-step gradients, which run through the ver
 
 Sections, in the order data flows through them: corpus · model · loss and gradients ·
 gradient checks · optimiser · training · checkpoints · synthesis.  The report's tables,
-figures and widgets live beside the notebooks, in notebooks/report.py.
+figures and widgets live beside the notebooks, in notebooks/report.py.  gradcheck, beside this
+file, holds someone else's gradient function against loss_and_gradients and names the usual mistake.
 """
 
 from __future__ import annotations
