@@ -247,7 +247,7 @@ def hanging_lines(code: str) -> str:
 
 
 def hang_code(page: str) -> str:
-    """Every code cell's source and every shown source (report.show_source) in hanging lines."""
+    """Every code cell's source and every shown source (helpers_1_gradient_check.show_source) in hanging lines."""
     return re.sub(r'(<div class="highlight[^"]*"><pre>|<pre class="source"[^>]*>)(.*?)(</pre>)',
                   lambda m: m.group(1) + hanging_lines(m.group(2)) + m.group(3), page, flags=re.DOTALL)
 
