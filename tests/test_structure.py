@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 import build_report
 
@@ -53,6 +54,14 @@ def test_every_notebook_is_valid_in_its_own_format():
     """A cell id in a 4.4 notebook, say, is refused by Voilà ("Notebook JSON is invalid")."""
     for path in build_report.notebook_paths():
         nbformat.validate(nbformat.read(path, as_version=4))
+
+
+def test_a_folder_without_notebooks_is_an_error_not_an_empty_check(tmp_path, monkeypatch):
+    """The checks over every notebook take them from notebook_paths(): none would make each such
+    check pass on nothing (a loop) or be skipped (a parametrisation)."""
+    monkeypatch.setattr(build_report, "NOTEBOOKS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="no notebook"):
+        build_report.notebook_paths()
 
 
 def test_each_notebook_has_its_helper_module_named_after_it():
