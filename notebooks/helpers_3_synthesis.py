@@ -169,7 +169,7 @@ class TemperatureExplorer(StaticForm):
 
 
 def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SAMPLE_LENGTH, seed=SAMPLE_SEED,
-                         prime=SAMPLE_PRIME):
+                         prime=SAMPLE_PRIME) -> TemperatureExplorer:
     """Sliders for temperature (0.1–2.0) and length, a seed box, a prime box, and the text they
     give (the prime, then the continuation), re-sampled from rnn whenever one of them changes:
     the prime as it is typed, once typing pauses (no Enter needed).  A prime with characters
