@@ -992,7 +992,8 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "finished": np.array("" if state.finished is None else _relative_to(state.finished, path.parent)),
         "eval_bpc": np.array(list(history.eval_bpc.values()), dtype=float),
         "clip": math.nan if state.clip is None else state.clip,
-        "clipped": history.clipped[:state.update].astype(np.min_scalar_type(state.rnn.theta.size)),
+        # signed, for the -1 of a count unknown; the smallest type that holds every count
+        "clipped": history.clipped[:state.update].astype(np.min_scalar_type(-state.rnn.theta.size)),
     }
     if state.eval_data is not None:
         fields["eval_data"] = state.eval_data.astype(np.min_scalar_type(state.rnn.K - 1))
@@ -1084,6 +1085,8 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
         raise ValueError("the held-out data does not fit the network")
     # checkpoints from before the counts were kept: unknown counts (-1) under the assignment's clipping
     clipped = np.array(f["clipped"], dtype=np.int64) if "clipped" in f else np.full((update, 5), -1)
+    if "clipped" in f and f["clipped"].dtype.kind == "u":  # an earlier rnnlib saved unknown (-1) unsigned,
+        clipped[clipped == np.iinfo(f["clipped"].dtype).max] = -1  # as the type's largest value, never a count
     if clipped.shape != (update, 5):
         raise ValueError("the clipping counts disagree with the update count")
     clip = float(f.get("clip", CLIP))
