@@ -296,25 +296,25 @@ class RNN(Params):
         dtype=np.float32 trains in single precision: RNN.init(K, dtype=np.float32).  The draws
         are the float64 ones, rounded; training, checkpoints and synthesis keep the dtype."""
         rnn = cls(positive_int(m, "m"), positive_int(K, "K"), dtype)
-        if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"sigma must be a finite number >= 0, not {sigma!r}")
-        rng = as_generator(rng)
+        sigma, rng = positive_number(sigma, "sigma", or_zero=True), as_generator(rng)
         for name in ("U", "W", "V"):
             rnn[name][...] = rng.normal(0.0, sigma, rnn[name].shape)
         return rnn
 
 
-def positive_int(value, name: str) -> int:
-    """value as an int, or ValueError naming `name` if it is not a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+def positive_int(value, name: str, *, or_zero: bool = False) -> int:
+    """value as an int, or ValueError naming `name` if it is not a whole number >= 1 (>= 0 with or_zero)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if or_zero else 1):
+        raise ValueError(f"{name} must be a {'whole number >= 0' if or_zero else 'positive integer'}, not {value!r}")
     return int(value)
 
 
-def positive_number(value, name: str) -> float:
-    """value as a float, or ValueError naming `name` if it is not a finite number > 0."""
-    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, not {value!r}")
+def positive_number(value, name: str, *, or_zero: bool = False) -> float:
+    """value as a float, or ValueError naming `name` if it is not a finite number > 0 (>= 0 with or_zero)."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value)
+                                       and (value >= 0 if or_zero else value > 0)):
+        raise ValueError(f"{name} must be a {'finite number >= 0' if or_zero else 'positive finite number'}, "
+                         f"not {value!r}")
     return float(value)
 
 

@@ -74,16 +74,14 @@ class Spec:
     eval_every: int | None = None
 
     def __post_init__(self):
-        for name in ("m", "seq_length") + tuple(n for n in ("updates", "epochs", "eval_every")
-                                                 if getattr(self, n) is not None):
-            rnnlib.positive_int(getattr(self, name), name)
+        for name in ("m", "seq_length", "updates", "epochs", "eval_every"):
+            if getattr(self, name) is not None:
+                rnnlib.positive_int(getattr(self, name), name)
         if self.updates is None and self.epochs is None:
             raise ValueError("give updates or epochs (or both: the run stops at the first reached)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, not {self.seed!r}")
+        rnnlib.positive_int(self.seed, "seed", or_zero=True)
         rnnlib.positive_number(self.eta, "eta")
-        if not (isinstance(self.sigma, numbers.Real) and math.isfinite(self.sigma) and self.sigma >= 0):
-            raise ValueError(f"sigma must be a finite number >= 0, not {self.sigma!r}")
+        rnnlib.positive_number(self.sigma, "sigma", or_zero=True)
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', not {self.dtype!r}")
         if not (isinstance(self.held_out, numbers.Real) and 0 <= self.held_out < 1):
@@ -216,10 +214,8 @@ class Runner:
     """
 
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None):
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
-                                    or workers < 1):
-            raise ValueError(f"workers must be a positive integer, not {workers!r}")
-        self.workers, self.scheduler = workers or default_workers(), scheduler
+        self.workers = default_workers() if workers is None else rnnlib.positive_int(workers, "workers")
+        self.scheduler = scheduler
         self._lock = threading.Condition()
         self._pending = collections.deque()    # (future, function, args), not started yet
         self._running = {}                     # engine future -> (our future, function, args, local slot)

@@ -29,9 +29,9 @@ _spec = importlib.util.spec_from_file_location("plain_rnn", Path(__file__).paren
 plain_rnn = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(plain_rnn)
 
-SEQ_LENGTH = 25
+SEQ_LENGTH = rnnlib.SEQ_LENGTH
 CJK = 0x4E00  # the first CJK unified ideograph: 20,992 code points follow it
-GRID_K, GRID_M, DTYPES = (80, 1000, 5000), (50, 100, 200), ("float64", "float32")
+GRID_K, GRID_M, DTYPES = (80, 1000, 5000), (rnnlib.M // 2, rnnlib.M, 2 * rnnlib.M), ("float64", "float32")
 
 
 def text_corpus(corpus: rnnlib.Corpus, K: int, updates: int, seed: int = 0) -> rnnlib.Corpus:
@@ -88,7 +88,7 @@ def time_train(corpus, m, dtype, updates):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--K", type=int, default=80, help="vocabulary size (default: the assignment's 80)")
-    parser.add_argument("--m", type=int, default=100, help="hidden units (default 100)")
+    parser.add_argument("--m", type=int, default=rnnlib.M, help=f"hidden units (default {rnnlib.M})")
     parser.add_argument("--dtype", choices=DTYPES, default="float64", help="rnnlib's dtype (default float64)")
     parser.add_argument("--grid", action="store_true",
                         help=f"µs per rnnlib.train update for K in {GRID_K}, m in {GRID_M}, both dtypes")
@@ -143,7 +143,7 @@ def compare(args, corpus):
 
 
 def grid(args, corpus):
-    """µs per rnnlib.train update over K, m and dtype, and the plain implementation at K = 80, m = 100."""
+    """µs per rnnlib.train update over K, m and dtype, and the plain implementation at K = 80, m = M."""
     texts = {K: text_corpus(corpus, K, args.updates) for K in GRID_K}
     print(f"texts: {'; '.join(text.source for text in texts.values())}; seq_length = {SEQ_LENGTH}")
     print_blas()
@@ -157,8 +157,8 @@ def grid(args, corpus):
     for _ in range(args.rounds):
         for K, m, dtype in configs:
             times[K, m, dtype].append(time_train(texts[K], m, dtype, args.updates))
-        params = list(rnnlib.RNN.init(80, m=100, rng=0).values())
-        times["plain"].append(time_plain(params, [np.zeros_like(p) for p in params], plain_batches, np.zeros(100)))
+        params = list(rnnlib.RNN.init(80, rng=0).values())
+        times["plain"].append(time_plain(params, [np.zeros_like(p) for p in params], plain_batches, np.zeros(rnnlib.M)))
     us = {config: statistics.median(seconds) * 1e6 for config, seconds in times.items()}
 
     def per_round(a, b):  # the median of a's time over b's, round by round
@@ -170,8 +170,8 @@ def grid(args, corpus):
               f"{per_round((K, m, 'float32'), (K, m, 'float64')):5.2f}   "
               f"{per_round((K, m, 'float64'), (80, m, 'float64')):11.1f}   "
               f"{per_round((K, m, 'float32'), (80, m, 'float32')):11.1f}")
-    print(f"\nplain (tests/plain_rnn.py), K = 80, m = 100, float64: {us['plain']:,.0f} µs per update (loss, "
-          f"gradients, clipping, AdaGrad); rnnlib.train / plain {per_round((80, 100, 'float64'), 'plain'):.3f}")
+    print(f"\nplain (tests/plain_rnn.py), K = 80, m = {rnnlib.M}, float64: {us['plain']:,.0f} µs per update (loss, "
+          f"gradients, clipping, AdaGrad); rnnlib.train / plain {per_round((80, rnnlib.M, 'float64'), 'plain'):.3f}")
 
 
 if __name__ == "__main__":

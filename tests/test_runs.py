@@ -4,6 +4,7 @@ process, whatever the engine or the worker count; failures, lost workers and can
 import concurrent.futures
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,12 +170,31 @@ def test_the_cache_key_changes_with_the_text_the_settings_and_the_code(tmp_path,
 
 @pytest.mark.parametrize("settings, message", [
     (dict(m=0, updates=1), "m must be a positive integer, not 0"),
+    (dict(m=2.5, updates=1), "m must be a positive integer, not 2.5"),
+    (dict(seq_length=0, updates=1), "seq_length must be a positive integer, not 0"),
     (dict(), "give updates or epochs"),
-    (dict(updates=1, eta=-1), "eta must be a positive finite number"),
-    (dict(updates=1, held_out=1.0), "held_out must be a fraction in"),
-    (dict(updates=1, eval_every=10), "eval_every measures the held-out part"),
+    (dict(updates=0), "updates must be a positive integer, not 0"),
+    (dict(epochs=-1), "epochs must be a positive integer, not -1"),
+    (dict(updates=1, seed=-1), "seed must be a whole number >= 0, not -1"),
+    (dict(updates=1, seed=True), "seed must be a whole number >= 0, not True"),
+    (dict(updates=1, eta=0), "eta must be a positive finite number, not 0"),
+    (dict(updates=1, eta=-1), "eta must be a positive finite number, not -1"),
+    (dict(updates=1, eta=math.inf), "eta must be a positive finite number, not inf"),
+    (dict(updates=1, sigma=-0.01), "sigma must be a finite number >= 0, not -0.01"),
+    (dict(updates=1, sigma=math.nan), "sigma must be a finite number >= 0, not nan"),
     (dict(updates=1, dtype="float16"), "dtype must be"),
+    (dict(updates=1, held_out=1.0), "held_out must be a fraction in"),
+    (dict(updates=1, held_out=-0.1), "held_out must be a fraction in"),
+    (dict(updates=1, held_out=0.1, eval_every=0), "eval_every must be a positive integer, not 0"),
+    (dict(updates=1, eval_every=10), "eval_every measures the held-out part"),
 ])
-def test_a_spec_refuses_bad_settings(settings, message):
-    with pytest.raises(ValueError, match=message):
+def test_a_spec_refuses_bad_settings_when_made(settings, message):
+    """At construction, in the caller's process, not later inside a worker."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         runs.Spec(**settings)
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, True])
+def test_a_runner_refuses_a_bad_worker_count(workers):
+    with pytest.raises(ValueError, match=f"^workers must be a positive integer, not {workers!r}$"):
+        runs.Runner(workers=workers)
