@@ -2,6 +2,7 @@
 process, whatever the engine or the worker count; failures, lost workers and cancelling."""
 
 import concurrent.futures
+import dataclasses
 import math
 import os
 import re
@@ -9,10 +10,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
 import pytest
+from threadpoolctl import threadpool_info
 
 import rnnlib
 import runs
@@ -152,20 +155,79 @@ def test_the_workers_of_a_killed_parent_stop(tmp_path):
     assert [child.cmdline() for child in children if not gone(child.pid)] == []
 
 
-def test_the_cache_key_changes_with_the_text_the_settings_and_the_code(tmp_path, monkeypatch):
-    spec = runs.Spec(updates=100)
-    key = runs.cache_key(spec, TEXT)
-    assert runs.cache_key(runs.Spec(updates=100), TEXT) == key
-    assert runs.cache_key(spec, TEXT[:-1] + "!") != key
-    assert runs.cache_key(runs.Spec(updates=100, seed=1), TEXT) != key
-    assert runs.cache_key(runs.Spec(updates=100, eta=0.05), TEXT) != key
+def meet(folder: str, parties: int = 2, within: float = 60):
+    """A job that leaves its pid in folder, then waits (up to `within` seconds) for `parties` pids
+    there in all.  Returns (its pid, the pids it saw): all parties' only if they ran at once."""
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + within
+    while len(list(Path(folder).iterdir())) < parties and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid(), sorted(int(p.name) for p in Path(folder).iterdir())
+
+
+@pytest.mark.parametrize("engine", ["runner", "map"])
+def test_two_workers_run_two_jobs_at_once_in_two_processes(tmp_path, engine):
+    """Each job waits until both have started: with fewer workers than asked for, the first would
+    wait alone for the second, queued behind it, and find itself alone when its wait runs out."""
+    if engine == "runner":
+        with runs.Runner(workers=2) as runner:
+            outcomes = [runner.submit(meet, str(tmp_path)) for _ in range(2)]
+        outcomes = [future.result() for future in outcomes]
+    else:
+        outcomes = [outcome for _, outcome in runs.map(meet, [(str(tmp_path),)] * 2, workers=2)]
+    pids = sorted(pid for pid, _ in outcomes)
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert [seen for _, seen in outcomes] == [pids, pids]
+
+
+def test_a_job_trains_with_one_blas_thread():
+    if max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas") < 2:
+        pytest.skip("this process's BLAS has one thread anyway: a worker's limit could not show")
+    [(_, pools)] = runs.map(threadpool_info, [()], workers=1)
+    blas = [pool["num_threads"] for pool in pools if pool["user_api"] == "blas"]
+    assert blas and blas == [1] * len(blas)
+
+
+BASE = runs.Spec(updates=100, held_out=0.1)
+OTHER_VALUES = dict(m=50, eta=0.05, seq_length=20, seed=1, updates=200, epochs=3, sigma=0.02, dtype="float32",
+                    held_out=0.2, eval_every=10)
+
+
+def test_the_cache_key_changes_with_each_setting():
+    assert set(OTHER_VALUES) == {field.name for field in dataclasses.fields(runs.Spec)}  # every field, a new one too
+    key = runs.cache_key(BASE, TEXT)
+    assert runs.cache_key(runs.Spec(updates=100, held_out=0.1), TEXT) == key
+    for name, value in OTHER_VALUES.items():
+        assert getattr(BASE, name) != value
+        assert runs.cache_key(dataclasses.replace(BASE, **{name: value}), TEXT) != key, name
+
+
+def test_the_cache_key_changes_with_the_text():
+    key = runs.cache_key(BASE, TEXT)
+    for text in (TEXT[:-1] + "!", TEXT[:-1], TEXT + " ", "!" + TEXT[1:]):
+        assert runs.cache_key(BASE, text) != key
+
+
+def test_the_cache_key_changes_with_numpys_version(monkeypatch):
+    key = runs.cache_key(BASE, TEXT)
+    monkeypatch.setattr(np, "__version__", np.__version__ + ".post1")
+    assert runs.cache_key(BASE, TEXT) != key
+
+
+def test_the_code_files_are_the_library_and_the_runner():
+    assert sorted(path.resolve() for path in runs.CODE_FILES) == [Path(rnnlib.__file__), Path(runs.__file__)]
+
+
+@pytest.mark.parametrize("edited", range(len(runs.CODE_FILES)))
+def test_the_cache_key_changes_with_each_code_file(tmp_path, monkeypatch, edited):
+    key = runs.cache_key(BASE, TEXT)
     code = [tmp_path / path.name for path in runs.CODE_FILES]
     for source, copy in zip(runs.CODE_FILES, code):
         copy.write_bytes(source.read_bytes())
     monkeypatch.setattr(runs, "CODE_FILES", tuple(code))
-    assert runs.cache_key(spec, TEXT) == key
-    code[0].write_text(code[0].read_text() + "\n# an edit\n")
-    assert runs.cache_key(spec, TEXT) != key
+    assert runs.cache_key(BASE, TEXT) == key
+    code[edited].write_text(code[edited].read_text() + "\n# an edit\n")
+    assert runs.cache_key(BASE, TEXT) != key
 
 
 @pytest.mark.parametrize("settings, message", [
