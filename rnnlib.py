@@ -611,8 +611,7 @@ class History:
     smooth_loss: (updates,) the smooth loss after each update's loss, update 0 first;
     samples: {update: text}; best: a copy of the RNN at the lowest smooth loss (the
     parameters that gave that loss), with best_loss and best_update;
-    updates_per_epoch: where the epochs start; eval_bpc: {update: bits per character on the
-    held-out eval_data}; interrupted: stopped early by Ctrl-C;
+    updates_per_epoch: where the epochs start; interrupted: stopped early by Ctrl-C;
     clipped: (updates, 5) ints, row u the number of gradient entries of b, c, U, W, V whose
     magnitude exceeded the clipping limit at update u (CLIP, 5, when training does not clip);
     -1 in a run resumed from a checkpoint written before they were counted.
@@ -624,7 +623,6 @@ class History:
     best_loss: float
     best_update: int
     updates_per_epoch: int
-    eval_bpc: dict = field(default_factory=dict)
     interrupted: bool = False
     clipped: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
 
@@ -653,7 +651,6 @@ class TrainingState:
     optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
     epoch and e: where the next sequence starts; h: the hidden state carried into it;
     smooth: the current smooth loss; total: the number of updates the run aims at;
-    eval_data: held-out int indices measured every eval_every updates (or None);
     finished: where the state goes once update reaches total (or None), see train.
     """
 
@@ -674,9 +671,7 @@ class TrainingState:
     chars: tuple
     corpus_sha256: str
     source: str
-    eval_data: np.ndarray | None = None
     clip: float | None = CLIP
-    eval_every: int = 10_000
     finished: Path | None = None
 
     @property
@@ -716,7 +711,7 @@ def text_fingerprint(text: str) -> str:
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = SEQ_LENGTH,
           eta: float = ETA, clip: float | None = CLIP, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
-          eval_data=None, eval_every: int = 10_000, on_update=None, finished=None) -> History:
+          on_update=None, finished=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
@@ -727,10 +722,8 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     character with rng (history.samples[update]).  on_update(state), if given, is called after
     every update, once it is whole: state is the TrainingState, with state.update the number of
     updates done, state.rnn the parameters after them and state.history the record so far (a
-    terminal prints each sample from it as it is drawn; a notebook records what it alone needs).
-    eval_data: held-out int indices (e.g. corpus.split()[1].data); every
-    `eval_every` updates, at the same moment as the samples, history.eval_bpc[update] records
-    bits_per_char(rnn, eval_data).  Training runs in rnn's dtype: float64, or float32 from
+    terminal prints each sample from it as it is drawn; runs.run measures the held-out text; a
+    notebook records what it alone needs).  Training runs in rnn's dtype: float64, or float32 from
     RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
     AdaGrad step cover only the columns of each sequence's characters (the others have no
     gradient): the same step (bit for bit in float64), at a cost that grows gently with K.
@@ -761,8 +754,6 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
                          f"shorter seq_length")
     if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
         raise ValueError(f"clip must be a positive number (the limit on each gradient entry) or None, not {clip!r}")
-    if eval_data is not None:  # refused now if the network cannot read it, not at update 0
-        eval_data = _check_text(rnn, np.array(eval_data), np.zeros(rnn.m))  # a copy: the run keeps it
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
@@ -774,7 +765,6 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         sample_length=positive_int(sample_length, "sample_length"),
         checkpoint_every=positive_int(checkpoint_every, "checkpoint_every"),
         chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
-        eval_data=eval_data, eval_every=positive_int(eval_every, "eval_every"),
         finished=None if finished is None else Path(finished))
     return _run(state, corpus, checkpoint, progress, on_update)
 
@@ -904,8 +894,6 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray,
         history.best_loss, history.best_update = state.smooth, u
     if state.sample_every is not None and u % state.sample_every == 0:
         history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
-    if state.eval_data is not None and u % state.eval_every == 0:
-        history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
     clipped[u] = clipped_counts(grads, CLIP if state.clip is None else state.clip)
     state.optimiser.step(rnn, grads if state.clip is None else clip_gradients(grads, state.clip))
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
@@ -988,15 +976,11 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "sample_updates": np.array([u for u, _ in samples], dtype=np.int64),
         "sample_lengths": np.array([len(text) for _, text in samples], dtype=np.int64),
         "sample_texts": _code_points("".join(text for _, text in samples)),
-        "eval_every": state.eval_every, "eval_updates": np.array(list(history.eval_bpc), dtype=np.int64),
         "finished": np.array("" if state.finished is None else _relative_to(state.finished, path.parent)),
-        "eval_bpc": np.array(list(history.eval_bpc.values()), dtype=float),
         "clip": math.nan if state.clip is None else state.clip,
         # signed, for the -1 of a count unknown; the smallest type that holds every count
         "clipped": history.clipped[:state.update].astype(np.min_scalar_type(-state.rnn.theta.size)),
     }
-    if state.eval_data is not None:
-        fields["eval_data"] = state.eval_data.astype(np.min_scalar_type(state.rnn.K - 1))
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1077,12 +1061,6 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
     rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
     rng.bit_generator.state = rng_state
     seq_length, per_epoch = int(f["seq_length"]), int(f["updates_per_epoch"])
-    no_evals = np.zeros(0, dtype=np.int64)  # checkpoints from before held-out evaluation have none
-    eval_bpc = dict(zip(f.get("eval_updates", no_evals).tolist(), f.get("eval_bpc", no_evals).tolist(),
-                        strict=True))
-    eval_data = f.get("eval_data")
-    if eval_data is not None and (eval_data.ndim != 1 or eval_data.size < 2 or eval_data.max() >= K):
-        raise ValueError("the held-out data does not fit the network")
     # checkpoints from before the counts were kept: unknown counts (-1) under the assignment's clipping
     clipped = np.array(f["clipped"], dtype=np.int64) if "clipped" in f else np.full((update, 5), -1)
     if "clipped" in f and f["clipped"].dtype.kind == "u":  # an earlier rnnlib saved unknown (-1) unsigned,
@@ -1096,16 +1074,14 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
-                      updates_per_epoch=per_epoch, eval_bpc=eval_bpc, clipped=clipped)
+                      updates_per_epoch=per_epoch, clipped=clipped)
     return TrainingState(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
         smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
         sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
-        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]),
-        eval_data=None if eval_data is None else eval_data.astype(np.intp),
-        eval_every=int(f.get("eval_every", 10_000)), clip=None if math.isnan(clip) else clip)
+        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]), clip=None if math.isnan(clip) else clip)
 
 # ----------------------------------------------------------------------------- synthesis
 

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +59,8 @@ class Spec:
     trains with rng=S, as `run.py train --seed S` does; it stops after `updates` updates or
     `epochs` epochs, whichever comes first (give at least one).  held_out: the last fraction
     of the text is never trained on, and the final parameters' bits per character on it are
-    measured (0: train on all of it); eval_every: measure it also every that many updates
-    (history.eval_bpc), as rnnlib.train's eval_every does."""
+    measured (0: train on all of it); eval_every: measure it also every that many updates along
+    the way (Result.eval_bpc)."""
 
     m: int = rnnlib.M
     eta: float = rnnlib.ETA
@@ -94,8 +94,10 @@ class Spec:
 class Result:
     """What a run gives: its spec; updates done; the lowest smooth loss and the update it was
     reached at; held_out_bpc, rnnlib.bits_per_char of the final parameters on the held-out part
-    (nan without one); seconds, the wall time of rnnlib.train in the worker; and, when asked,
-    the whole rnnlib.History (smooth loss per update, best model, eval_bpc)."""
+    (nan without one); seconds, the wall time of the training in the worker; when asked, the
+    whole rnnlib.History (smooth loss per update, best model); and with spec.eval_every, eval_bpc:
+    {u: bits per character on the held-out part after u updates} for u = 0, eval_every, ... below
+    the last update (whose are held_out_bpc)."""
 
     spec: Spec
     updates: int
@@ -104,6 +106,7 @@ class Result:
     held_out_bpc: float
     seconds: float
     history: rnnlib.History | None = None
+    eval_bpc: dict = field(default_factory=dict)
 
 
 def run(spec: Spec, text: str, source: str = "text", history: bool = False) -> Result:
@@ -111,15 +114,22 @@ def run(spec: Spec, text: str, source: str = "text", history: bool = False) -> R
     corpus = rnnlib.Corpus(text, source)
     train_part, held_out = corpus.split(1 - spec.held_out) if spec.held_out else (corpus, None)
     rnn = rnnlib.RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
+    eval_bpc = {}
+
+    def measure(state):  # after each update: the held-out text every eval_every updates, the last excepted
+        if state.update % spec.eval_every == 0 and state.update < state.total:
+            eval_bpc[state.update] = rnnlib.bits_per_char(state.rnn, held_out.data)
+
     start = time.perf_counter()
+    if spec.eval_every:
+        eval_bpc[0] = rnnlib.bits_per_char(rnn, held_out.data)
     trained = rnnlib.train(rnn, train_part, epochs=spec.epochs, updates=spec.updates, seq_length=spec.seq_length,
                            eta=spec.eta, rng=spec.seed, sample_every=None, progress=False,
-                           eval_data=None if spec.eval_every is None else held_out.data,
-                           eval_every=spec.eval_every or 10_000)
+                           on_update=measure if spec.eval_every else None)
     seconds = time.perf_counter() - start
     bpc = math.nan if held_out is None else rnnlib.bits_per_char(rnn, held_out.data)
     return Result(spec, trained.updates, trained.best_loss, trained.best_update, bpc, seconds,
-                  trained if history else None)
+                  trained if history else None, eval_bpc)
 
 
 def code_fingerprint() -> str:
