@@ -717,7 +717,7 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
     Each update takes the next seq_length characters x and their successors y, carries h
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
-    to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
+    to [-clip, clip] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
     character with rng (history.samples[update]).  on_update(state), if given, is called after
     every update, once it is whole: state is the TrainingState, with state.update the number of
@@ -728,8 +728,8 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
     AdaGrad step cover only the columns of each sequence's characters (the others have no
     gradient): the same step (bit for bit in float64), at a cost that grows gently with K.
 
-    clip: the limit of the clipping, [-clip, clip] (None: no clipping); history.clipped counts,
-    at each update, the entries of each gradient that exceed it (exceed 5 when None).
+    clip: the limit on each gradient entry (None: no clipping); history.clipped counts, at each
+    update, the entries of each gradient beyond it (beyond CLIP, 5, when None).
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
@@ -752,12 +752,11 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         raise ValueError(f"the corpus ({corpus.source}) has {len(corpus.data)} characters, fewer "
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
-    if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
-        raise ValueError(f"clip must be a positive number (the limit on each gradient entry) or None, not {clip!r}")
+    clip = None if clip is None else positive_number(clip, "clip")
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
-        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan, clip=None if clip is None else float(clip),
+        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan, clip=clip,
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
                         best_update=0, updates_per_epoch=per_epoch),
         total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
@@ -894,8 +893,10 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray,
         history.best_loss, history.best_update = state.smooth, u
     if state.sample_every is not None and u % state.sample_every == 0:
         history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
-    clipped[u] = clipped_counts(grads, CLIP if state.clip is None else state.clip)
-    state.optimiser.step(rnn, grads if state.clip is None else clip_gradients(grads, state.clip))
+    clipped[u] = clipped_counts(grads, state.clip or CLIP)  # counted against CLIP when not clipping
+    if state.clip is not None:
+        clip_gradients(grads, state.clip)
+    state.optimiser.step(rnn, grads)
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
 
 
@@ -977,7 +978,7 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "sample_lengths": np.array([len(text) for _, text in samples], dtype=np.int64),
         "sample_texts": _code_points("".join(text for _, text in samples)),
         "finished": np.array("" if state.finished is None else _relative_to(state.finished, path.parent)),
-        "clip": math.nan if state.clip is None else state.clip,
+        "clip": math.nan if state.clip is None else state.clip,  # nan: no clipping
         # signed, for the -1 of a count unknown; the smallest type that holds every count
         "clipped": history.clipped[:state.update].astype(np.min_scalar_type(-state.rnn.theta.size)),
     }
@@ -1061,15 +1062,13 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
     rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
     rng.bit_generator.state = rng_state
     seq_length, per_epoch = int(f["seq_length"]), int(f["updates_per_epoch"])
-    # checkpoints from before the counts were kept: unknown counts (-1) under the assignment's clipping
-    clipped = np.array(f["clipped"], dtype=np.int64) if "clipped" in f else np.full((update, 5), -1)
-    if "clipped" in f and f["clipped"].dtype.kind == "u":  # an earlier rnnlib saved unknown (-1) unsigned,
-        clipped[clipped == np.iinfo(f["clipped"].dtype).max] = -1  # as the type's largest value, never a count
+    # a checkpoint from before the counts were kept: all unknown (-1), under the assignment's clipping
+    counts, clip = f.get("clipped", np.full((update, 5), -1)), float(f.get("clip", CLIP))
+    clipped = counts.astype(np.int64)
+    if counts.dtype.kind == "u":  # an earlier rnnlib saved unknown (-1) unsigned: the type's largest value
+        clipped[counts == np.iinfo(counts.dtype).max] = -1
     if clipped.shape != (update, 5):
         raise ValueError("the clipping counts disagree with the update count")
-    clip = float(f.get("clip", CLIP))
-    if not (clip > 0 or math.isnan(clip)):
-        raise ValueError(f"the clipping limit {clip} is not positive")
     history = History(smooth_loss=np.array(f["smooth_loss"], dtype=float),
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
@@ -1081,7 +1080,8 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
         smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
         sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
-        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]), clip=None if math.isnan(clip) else clip)
+        corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]),
+        clip=None if math.isnan(clip) else positive_number(clip, "the clipping limit"))
 
 # ----------------------------------------------------------------------------- synthesis
 
