@@ -808,14 +808,13 @@ class OtherTextWarning(UserWarning):
 def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_update=None) -> History:
     """The training loop, from state to state.total updates; see train."""
     rnn, history, s, data = state.rnn, state.history, state.seq_length, corpus.data
-    smooth_loss = np.empty(state.total)
-    smooth_loss[:state.update] = history.smooth_loss[:state.update]
-    history.smooth_loss = smooth_loss[:state.update]
-    clipped = np.empty((state.total, 5), dtype=np.int64)
-    clipped[:state.update] = history.clipped[:state.update]
-    history.clipped = clipped[:state.update]
-    bar = _progress_bar(state, progress)
-    saved_at = None
+    # room for the whole run: after each update, history's arrays are views of the part done
+    smooth_loss, clipped = np.empty(state.total), np.empty((state.total, 5), dtype=np.int64)
+    smooth_loss[:state.update], clipped[:state.update] = history.smooth_loss, history.clipped
+    bar = saved_at = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=state.total, initial=state.update, unit="update", mininterval=0.5)
     try:
         with _stop_requests() as stop_requested:
             while state.update < state.total and not stop_requested():
@@ -940,13 +939,6 @@ def _stop_requests():
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-
-
-def _progress_bar(state: TrainingState, progress):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=state.total, initial=state.update, unit="update", mininterval=0.5)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -1093,7 +1085,7 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
     Drawn by inverse CDF: the first index whose cumulative probability exceeds u ~ U[0, 1).
     The temperature T divides the logits: T < 1 sharpens, T > 1 flattens.
     """
-    T = check_temperature(temperature)
+    T = positive_number(temperature, "temperature")
     n = int(n)
     if n < 0:
         raise ValueError(f"n must be >= 0, not {n}")
@@ -1122,17 +1114,6 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
         x = cdf_head.searchsorted(u * cdf[-1], side="right")
         Y.append(x)
     return np.array(Y, dtype=np.intp)
-
-
-def check_temperature(temperature) -> float:
-    """temperature as a float, or ValueError if it is not a positive finite number."""
-    try:
-        T = float(temperature)
-    except (TypeError, ValueError):
-        T = math.nan
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"temperature must be a positive finite number, not {temperature!r}")
-    return T
 
 
 def generate(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, prime: str | None = None,
