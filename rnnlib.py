@@ -110,6 +110,14 @@ def read_text(path) -> str:
     return text
 
 
+ENCODE_CHUNK = 2**16  # characters Corpus.encode turns into indices at a time
+
+
+def _code_points(text: str) -> np.ndarray:
+    """Text as uint32 code points: unlike numpy's str arrays, keeps trailing NUL characters."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
 def python_docs_text() -> str:
     """The offline default corpus: Python's own reference documentation (pydoc_data.topics,
     shipped with every CPython), topics in sorted order; about 465,000 characters."""
@@ -121,7 +129,8 @@ class Corpus:
     """A text, its vocabulary, and the whole text encoded once.
 
     text: str;  chars: the K distinct characters, sorted;  char_to_ind / ind_to_char: the
-    two maps;  data: (len(text),) int indices, read-only;  source: what was loaded, for display.
+    two maps;  data: (len(text),) the indices, read-only, in the smallest unsigned type that
+    holds K - 1 (one byte a character for K <= 256);  source: what was loaded, for display.
     chars may be given, a superset of the text's (a part of a text keeps the whole's vocabulary).
     """
 
@@ -134,7 +143,8 @@ class Corpus:
         self.chars = tuple(sorted(set(text) if chars is None else set(chars)))
         self.char_to_ind = {ch: i for i, ch in enumerate(self.chars)}
         self.ind_to_char = dict(enumerate(self.chars))
-        self._lookup = np.full(ord(self.chars[-1]) + 1, -1, dtype=np.intp)  # code point -> index
+        # code point -> index, -1 for a character outside the vocabulary, the last entry for any above them all
+        self._lookup = np.full(ord(self.chars[-1]) + 2, -1, dtype=np.intp)
         self._lookup[[ord(ch) for ch in self.chars]] = np.arange(self.K)
         self.data = self.encode(text)
         self.data.flags.writeable = False
@@ -150,18 +160,21 @@ class Corpus:
         return f"Corpus({self.source}: {len(self.text):,} characters, K = {self.K})"
 
     def encode(self, s: str) -> np.ndarray:
-        """(len(s),) int indices of the characters of s.  A character outside the vocabulary
-        raises ValueError naming it and its position."""
-        codes = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        known = codes < len(self._lookup)
-        indices = np.where(known, self._lookup[np.where(known, codes, 0)], -1)
-        bad = np.flatnonzero(indices < 0)
-        if bad.size:
-            pos = int(bad[0])
-            raise ValueError(
-                f"character {s[pos]!r} (U+{ord(s[pos]):04X}) at position {pos} is not in the "
-                f"vocabulary of {self.source} (K = {self.K}): use only characters of the "
-                f"training text ({bad.size} unknown in all)")
+        """(len(s),) the indices of the characters of s, in data's type.  A character outside the
+        vocabulary raises ValueError naming it and its position.  Made ENCODE_CHUNK characters at
+        a time, so that memory beyond the result stays small whatever the length of s."""
+        indices = np.empty(len(s), dtype=np.min_scalar_type(self.K - 1))
+        for start in range(0, len(s), ENCODE_CHUNK):
+            codes = _code_points(s[start:start + ENCODE_CHUNK])
+            chunk = self._lookup[np.minimum(codes, len(self._lookup) - 1)]
+            if chunk.min() < 0:
+                pos = start + int(np.argmax(chunk < 0))
+                unknown = sum(map(s.count, set(s) - set(self.chars)))
+                raise ValueError(
+                    f"character {s[pos]!r} (U+{ord(s[pos]):04X}) at position {pos} is not in the "
+                    f"vocabulary of {self.source} (K = {self.K}): use only characters of the "
+                    f"training text ({unknown} unknown in all)")
+            indices[start:start + ENCODE_CHUNK] = chunk
         return indices
 
     def split(self, fraction: float = 0.9) -> tuple[Corpus, Corpus]:
@@ -997,11 +1010,6 @@ def _relative_to(path: Path, folder: Path) -> str:
         return os.path.relpath(path, folder)
     except ValueError:  # another drive, on Windows
         return str(Path(path).resolve())
-
-
-def _code_points(text: str) -> np.ndarray:
-    """Text as uint32 code points: unlike numpy's str arrays, keeps trailing NUL characters."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _text(codes: np.ndarray) -> str:

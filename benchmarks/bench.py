@@ -9,13 +9,19 @@ By default, at the assignment's size (K = 80, m = 100, seq_length = 25, float64,
 --grid prints instead a table of µs per update through rnnlib.train (with its smooth loss and
 best model) for K in {80, 1000, 5000}, m in {50, 100, 200} and both dtypes, all interleaved in
 each round, beside the plain implementation at the assignment's size.
+--corpus MB measures instead what building an rnnlib.Corpus costs, per megabyte of text (UTF-8),
+on a text of about MB megabytes made by repeating the offline corpus: seconds (the median of three
+builds) and peak memory (tracemalloc, beyond the text itself), in a fresh process.
 A K larger than the corpus's is a text of Zipf-distributed CJK ideographs (see text_corpus).
 Run it with `python3 run.py bench [options]` (or `.venv/bin/python benchmarks/bench.py --help`).
 """
 
 import argparse
 import importlib.util
+import json
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -97,7 +103,11 @@ def main(argv=None):
                         help="updates per round and configuration (default 400 at K = 80, fewer for larger K: "
                              "the plain implementation takes 0.13 s per update at K = 5,000; grid 100)")
     parser.add_argument("--chars", type=int, default=100_000, help="characters per synthesis round")
+    parser.add_argument("--corpus", type=float, metavar="MB",
+                        help="instead, the seconds and peak memory of building a Corpus of a text of MB megabytes")
     args = parser.parse_args(argv)
+    if args.corpus is not None:
+        return corpus_cost(args.corpus)
     args.updates = args.updates or (100 if args.grid else max(20, 32_000 // max(args.K, 80)))
     with threadpool_limits(limits=1):
         (grid if args.grid else compare)(args, rnnlib.load_corpus())
@@ -172,6 +182,39 @@ def grid(args, corpus):
               f"{per_round((K, m, 'float32'), (80, m, 'float32')):11.1f}")
     print(f"\nplain (tests/plain_rnn.py), K = 80, m = {rnnlib.M}, float64: {us['plain']:,.0f} µs per update (loss, "
           f"gradients, clipping, AdaGrad); rnnlib.train / plain {per_round((80, rnnlib.M, 'float64'), 'plain'):.3f}")
+
+
+# Run in a fresh process, so that nothing allocated before distorts the peak.
+CORPUS_BUILD = """
+import json, statistics, sys, time, tracemalloc
+import rnnlib
+docs = rnnlib.python_docs_text()
+text = docs * max(1, round(float(sys.argv[1]) * 1e6 / len(docs.encode("utf-8"))))
+seconds = []
+for _ in range(3):
+    start = time.perf_counter()
+    corpus = rnnlib.Corpus(text)
+    seconds.append(time.perf_counter() - start)
+    data, K = corpus.data.nbytes, corpus.K
+    del corpus
+tracemalloc.start()
+rnnlib.Corpus(text)
+peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps(dict(mb=len(text.encode("utf-8")) / 1e6, chars=len(text), str_mb=sys.getsizeof(text) / 1e6,
+                      seconds=statistics.median(seconds), peak_mb=peak / 1e6, data_mb=data / 1e6, K=K)))
+"""
+
+
+def corpus_cost(megabytes: float):
+    """What rnnlib.Corpus costs on a text of about `megabytes` MB, measured in a fresh process."""
+    found = subprocess.run([sys.executable, "-c", CORPUS_BUILD, str(megabytes)], capture_output=True, text=True,
+                           check=True)
+    r = json.loads(found.stdout)
+    print(f"text: the offline corpus repeated, {r['mb']:,.1f} MB as UTF-8 ({r['chars']:,} characters, K = {r['K']}; "
+          f"{r['str_mb']:,.1f} MB as a Python str)")
+    print(f"Corpus build: {r['seconds']:.2f} s ({r['seconds'] / r['mb']:.3f} s per MB; median of 3); peak memory "
+          f"{r['peak_mb']:,.1f} MB beyond the text ({r['peak_mb'] / r['mb']:.2f} MB per MB); "
+          f"its codes (corpus.data) {r['data_mb']:,.1f} MB")
 
 
 if __name__ == "__main__":
