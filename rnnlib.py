@@ -65,8 +65,7 @@ DEFAULT_SEED = 0   # the main run's seed, fixed before any result was seen
 def as_generator(rng=None):
     """A numpy Generator from a Generator, an int seed, or None (seed DEFAULT_SEED: runs are
     reproducible unless you ask otherwise).  The global RNG is never used."""
-    if rng is None:
-        rng = DEFAULT_SEED
+    rng = DEFAULT_SEED if rng is None else rng
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
@@ -308,7 +307,7 @@ class RNN(Params):
 
         dtype=np.float32 trains in single precision: RNN.init(K, dtype=np.float32).  The draws
         are the float64 ones, rounded; training, checkpoints and synthesis keep the dtype."""
-        rnn = cls(positive_int(m, "m"), positive_int(K, "K"), dtype)
+        rnn = cls(m, K, dtype)  # which checks m and K
         sigma, rng = positive_number(sigma, "sigma", or_zero=True), as_generator(rng)
         for name in ("U", "W", "V"):
             rnn[name][...] = rng.normal(0.0, sigma, rnn[name].shape)
@@ -381,8 +380,12 @@ def bits_per_char(rnn: RNN, x, h0=None) -> float:
     indices, with the hidden state carried from h0 (default zeros) through all of x, as in
     training.  Computed in chunks of about a million probabilities, so memory stays the same
     whatever n: the loss of each chunk, continued from the last hidden state of the one before."""
+    x = np.asarray(x)
     h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
-    x = _check_text(rnn, x, h)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x must be a 1-D index array of at least 2 characters (one prediction), "
+                         f"not shape {x.shape}")
+    _check_sequence(rnn, x[:-1], x[1:], h)
     chunk, nats = max(1, 2**20 // rnn.K), 0.0
     for start in range(0, x.size - 1, chunk):
         end = min(start + chunk, x.size - 1)     # inputs x[start:end] predict x[start+1:end+1]
@@ -390,17 +393,6 @@ def bits_per_char(rnn: RNN, x, h0=None) -> float:
         nats += cross_entropy(probabilities(rnn, H), x[start + 1:end + 1]).item()
         h = H[-1]
     return nats / (x.size - 1) / math.log(2)
-
-
-def _check_text(rnn, x, h0) -> np.ndarray:
-    """x as an array, or ValueError: a text of int indices this RNN reads, long enough for one
-    prediction (2 characters), and h0 a hidden state of this RNN."""
-    x = np.asarray(x)
-    if x.ndim != 1 or x.size < 2:
-        raise ValueError(f"x must be a 1-D index array of at least 2 characters (one prediction), "
-                         f"not shape {x.shape}")
-    _check_sequence(rnn, x[:-1], x[1:], h0)
-    return x
 
 
 def _check_sequence(rnn, x, y, h0):
@@ -936,13 +928,9 @@ def _stop_requests():
         print("\nStopping after this update (press Ctrl-C again to stop at once) ...", flush=True)
 
     previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it
-        previous = None
-    else:
-        try:
+    if previous is not signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it
+        with contextlib.suppress(ValueError):  # not the main thread: signals cannot be caught there
             signal.signal(signal.SIGINT, handler)
-        except ValueError:  # not the main thread: signals cannot be caught here
-            previous = None
     try:
         yield lambda: bool(requested)
     except KeyboardInterrupt:
@@ -950,7 +938,7 @@ def _stop_requests():
             raise
         requested.append("KeyboardInterrupt")
     finally:
-        if previous is not None:
+        if previous is not None and signal.getsignal(signal.SIGINT) is handler:
             signal.signal(signal.SIGINT, previous)
 
 
@@ -1061,7 +1049,6 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
     rng_state = json.loads(str(f["rng"]))
     rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
     rng.bit_generator.state = rng_state
-    seq_length, per_epoch = int(f["seq_length"]), int(f["updates_per_epoch"])
     # a checkpoint from before the counts were kept: all unknown (-1), under the assignment's clipping
     counts, clip = f.get("clipped", np.full((update, 5), -1)), float(f.get("clip", CLIP))
     clipped = counts.astype(np.int64)
@@ -1073,11 +1060,11 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
-                      updates_per_epoch=per_epoch, clipped=clipped)
+                      updates_per_epoch=int(f["updates_per_epoch"]), clipped=clipped)
     return TrainingState(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
-        smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
+        smooth=float(f["smooth"]), total=int(f["total"]), seq_length=int(f["seq_length"]),
         sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
         corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]),
@@ -1093,10 +1080,7 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
     Drawn by inverse CDF: the first index whose cumulative probability exceeds u ~ U[0, 1).
     The temperature T divides the logits: T < 1 sharpens, T > 1 flattens.
     """
-    T = positive_number(temperature, "temperature")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, not {n}")
+    T, n = positive_number(temperature, "temperature"), positive_int(n, "n", or_zero=True)
     if not 0 <= x0 < rnn.K:
         raise ValueError(f"x0 must be a character index in [0, {rnn.K}), not {x0}")
     rng = as_generator(rng)
