@@ -22,7 +22,7 @@ seed does), complex128 for the complex-step gradients, which run through the ver
 
 Sections, in the order data flows through them: corpus · model · loss and gradients ·
 gradient checks · optimiser · training · checkpoints · synthesis.  The report's tables,
-figures and widgets live beside the notebooks, in notebooks/report.py.
+figures and widgets live beside the notebooks, in notebooks/; parallel runs in runs.py.
 """
 
 from __future__ import annotations

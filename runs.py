@@ -1,11 +1,12 @@
 """Many independent training runs at once, each in its own worker process: on this machine with
 joblib's process pool (loky), or on a Dask cluster given its scheduler's address.
 
-rnnlib trains one run; this module only dispatches.  One implementation serves the notebooks
-(notebooks/report.py), `run.py sweep` (scripts/cli.py) and the tests:
+rnnlib trains one run; this module dispatches many, and measures each on its held-out part.  One
+implementation serves the notebooks, `run.py sweep` and the tests:
 
     Spec(m=50, eta=0.2, seed=1, updates=5_000, held_out=0.1)   one training's settings
-    run(spec, text) -> Result            that training, in this process
+    run(spec, text) -> Result            that training, in this process (and its held-out
+                                         bits per character, through rnnlib.train's on_update)
     map(run, [(spec, text), ...])        many, in worker processes: (index, Result or RunFailed)
                                          as each finishes
     Runner(workers=2).submit(f, *args)   one job in the background: a concurrent.futures.Future
@@ -114,9 +115,9 @@ def run(spec: Spec, text: str, source: str = "text", history: bool = False) -> R
     corpus = rnnlib.Corpus(text, source)
     train_part, held_out = corpus.split(1 - spec.held_out) if spec.held_out else (corpus, None)
     rnn = rnnlib.RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
-    eval_bpc = {}
+    eval_bpc = {}  # with spec.eval_every: the held-out part after 0, eval_every, 2 eval_every, ... updates
 
-    def measure(state):  # after each update: the held-out text every eval_every updates, the last excepted
+    def measure(state):  # called after each update; the final parameters' measure is bpc, below
         if state.update % spec.eval_every == 0 and state.update < state.total:
             eval_bpc[state.update] = rnnlib.bits_per_char(state.rnn, held_out.data)
 
