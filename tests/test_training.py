@@ -182,8 +182,9 @@ def test_progress_bar_shows_the_smooth_loss_and_can_be_silenced(small_corpus, ca
     ({"epochs": 1.5}, "epochs must be a positive integer"),
     ({}, "give epochs=N or updates=N"),
     ({"updates": 10, "sample_every": 0}, "sample_every must be a positive integer"),
-    ({"updates": 10, "clip": 0}, "clip must be a positive number"),
-    ({"updates": 10, "clip": -5.0}, "clip must be a positive number"),
+    ({"updates": 10, "clip": 0}, "clip must be a positive finite number, not 0"),
+    ({"updates": 10, "clip": -5.0}, "clip must be a positive finite number, not -5.0"),
+    ({"updates": 10, "clip": "5"}, "clip must be a positive finite number, not '5'"),
 ])
 def test_bad_settings_are_refused(small_corpus, kwargs, message):
     with pytest.raises(ValueError, match=message):
