@@ -611,7 +611,7 @@ def clipped_counts(grads: Params, limit: float = CLIP) -> np.ndarray:
 # ----------------------------------------------------------------------------- training
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: only the declared fields, nothing attached from outside
 class History:
     """What train records.
 
@@ -648,7 +648,7 @@ def updates_per_epoch(n_chars: int, seq_length: int) -> int:
     return (n_chars - 1) // seq_length
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TrainingState:
     """The complete state of a training run between two updates: what a checkpoint file holds
     and what `resume` continues from.
