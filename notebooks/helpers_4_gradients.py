@@ -15,7 +15,7 @@ import numpy as np
 
 import rnnlib
 import runs
-from rnnlib import RNN, Corpus, History
+from rnnlib import RNN, Corpus, History, Params
 from shared import bits, bits_axis
 
 SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
@@ -109,6 +109,51 @@ def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
     return np.array(rows)
 
 
+def split_job(rnn: RNN, stretches, warmup: int, at: int) -> np.ndarray:
+    """(len(stretches), 3): for each stretch, from the hidden state its first `warmup` characters
+    leave, over the `at` characters after them: log10 of the product of the one-step Jacobian
+    norms ||diag(1 - h_t^2) W||_2, log10 of the norm of their product ||dh_n/dh_{n-at}||_2, and
+    the median one-step norm."""
+    rows = []
+    for s in stretches:
+        H = rnnlib.hidden_states(rnn, s[:warmup + at], np.zeros(rnn.m))      # (warmup + at + 1, m)
+        steps = np.linalg.norm((1 - H[-at:, :, None] ** 2) * rnn.W, 2, axis=(1, 2))   # (at,)
+        actual = rnnlib.jacobian_norms(rnn, s[warmup:warmup + at], H[warmup])[-1]
+        rows.append([np.log10(steps).sum(), np.log10(actual), np.median(steps)])
+    return np.array(rows)
+
+
+def truncation_job(rnn: RNN, stretches, warmup: int, seq_length: int) -> np.ndarray:
+    """(len(stretches), 2, 5): for each stretch, from the hidden state its first `warmup` characters
+    leave, the cosine and the norm ratio |truncated| / |full| of the truncated gradient of the rest's
+    loss (truncated_gradients) against the one back-propagated through all of it, for b, c, U, W, V."""
+    rows = []
+    for s in stretches:
+        h0 = rnnlib.hidden_states(rnn, s[:warmup], np.zeros(rnn.m))[-1]
+        x, y = s[warmup:-1], s[warmup + 1:]
+        full = rnnlib.loss_and_gradients(rnn, x, y, h0)[1]
+        cut = truncated_gradients(rnn, x, y, h0, seq_length)
+        rows.append([[cosine(cut[a], full[a]) for a in ARRAYS],
+                     [np.linalg.norm(cut[a]) / np.linalg.norm(full[a]) for a in ARRAYS]])
+    return np.array(rows)
+
+
+def truncated_gradients(rnn: RNN, x, y, h0, seq_length: int = rnnlib.SEQ_LENGTH) -> Params:
+    """The gradient of the loss of x as training computes it: the sum over the chunks of seq_length
+    characters (which do not overlap) of each chunk's gradient, back-propagated within the chunk
+    only, h carried from one chunk to the next."""
+    total, h = Params(rnn.m, rnn.K), h0
+    for start in range(0, len(x), seq_length):
+        _, grads, h = rnnlib.loss_and_gradients(rnn, x[start:start + seq_length], y[start:start + seq_length], h)
+        total.theta += grads.theta
+    return total
+
+
+def cosine(a, b) -> float:
+    a, b = np.ravel(a), np.ravel(b)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def largest_singular_value(W) -> float:
     return float(np.linalg.norm(W, 2))
 
@@ -132,12 +177,17 @@ def describe_window(window: dict, main_history: History) -> float:
     return difference
 
 
+def stretches_at(corpus: Corpus, positions: int, length: int) -> list:
+    """`positions` stretches of `length` characters each, their starts spread evenly over the text."""
+    starts = np.linspace(0, len(corpus.data) - length, positions).astype(int)
+    return [corpus.data[s:s + length] for s in starts]
+
+
 def reach(models: dict, corpus: Corpus, positions: int = 300, n: int = 50, warmup: int = 50, chunks: int = 2) -> dict:
     """{label: (positions, n) norms ||dh_n/dh_{n-k}||} for each network of models, over the same
     `positions` stretches of n characters spread evenly over the text; split into `chunks` jobs
     per network."""
-    starts = np.linspace(0, len(corpus.data) - warmup - n, positions).astype(int)
-    stretches = [corpus.data[s:s + warmup + n] for s in starts]
+    stretches = stretches_at(corpus, positions, warmup + n)
     parts = [stretches[i::chunks] for i in range(chunks)]
     rows = run_all([(reach_job, rnn, part, warmup) for rnn in models.values() for part in parts])
     return {label: np.concatenate(rows[i * chunks:(i + 1) * chunks]) for i, label in enumerate(models)}
@@ -187,24 +237,112 @@ def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float =
         print(f"- {label}: median norm {median[0]:.2g} at k = 1 and {median[at - 1]:.2g} at k = {at}; it {below}.")
     label, best = list(facts.items())[-1]
     sigma = largest_singular_value(main.best.W)
-    share = best["at"] / sigma ** at
     print(f"- {label}: sigma_max(W) = {sigma:.2f}, so sigma_max(W)^{at} = {sigma ** at:.2g} bounds the norm at "
-          f"k = {at}; the median is {share:.1g} of that bound"
-          + (": the factors 1 - h_t^2 (small where units saturate) and the directions that change from "
-             "step to step, not the size of W, decide how far back the gradient reaches." if share < 1e-3 else "."))
-    print(f"- Truncating after {at} steps leaves out terms whose Jacobian is, in the median, "
-          f"{best['at'] / best['first']:.1g} times the size of the one-step Jacobian (at k = {at}, and less "
-          f"beyond): a longer window adds terms of that size to the gradient. Part 3 measures what they buy.")
+          f"k = {at}; the median is {best['at'] / sigma ** at:.1g} of that bound. The split below says why.")
     facts[label]["sigma"] = sigma
     return facts
 
 
-def describe_sigma(window: dict, main, eta: float = rnnlib.ETA) -> None:
-    """sigma_max(W) along the window run and at the main run's best model, as a sentence."""
+def vanishing_split(models: dict, corpus: Corpus, positions: int = 50, warmup: int = 50,
+                    at: int = rnnlib.SEQ_LENGTH) -> dict:
+    """{label: (positions, 3) rows of split_job} for each network of models, over `positions`
+    stretches spread evenly over the text: how much of the fall of ||dh_n/dh_{n-at}|| below
+    sigma_max(W)^at the step norms explain (the factors 1 - h_t^2) and how much their product."""
+    stretches = stretches_at(corpus, positions, warmup + at)
+    rows = run_all([(split_job, rnn, stretches, warmup, at) for rnn in models.values()])
+    return {label: dict(rows=row, sigma=largest_singular_value(rnn.W), at=at)
+            for (label, rnn), row in zip(models.items(), rows)}
+
+
+def split_facts(split: dict) -> dict:
+    """Per network, in orders of magnitude (log10), medians over the stretches: `bound`, log10
+    sigma_max(W)^at; `steps`, log10 of the product of the at one-step norms; `actual`, log10
+    ||dh_n/dh_{n-at}||; `saturation` = bound - steps, what the factors 1 - h_t^2 take off the bound;
+    `directions` = steps - actual, what the product loses to the steps' changing directions."""
+    facts = {}
+    for label, s in split.items():
+        bound = s["at"] * np.log10(s["sigma"])
+        steps, actual, median_step = np.median(s["rows"], axis=0)
+        facts[label] = dict(sigma=s["sigma"], median_step=median_step, bound=bound, steps=steps, actual=actual,
+                            saturation=bound - steps, directions=steps - actual, at=s["at"], n=len(s["rows"]))
+    return facts
+
+
+def describe_split(split: dict) -> dict:
+    """split_facts as sentences, one per network, naming the larger part of the vanishing."""
+    facts = split_facts(split)
+    for label, f in facts.items():
+        at = f["at"]
+        parts = {"saturation": f["saturation"], "the changing directions": f["directions"]}
+        if f["sigma"] < 1:  # the bound itself vanishes: the size of W is a part of its own
+            parts["the size of W"] = -f["bound"]
+            frame = (f"sigma_max(W) = {f['sigma']:.2f} < 1, so the size of W alone brings the bound sigma_max(W)^{at} "
+                     f"down to {10 ** f['bound']:.1e}, {-f['bound']:.1f} orders of magnitude below 1")
+            total = f"the {-f['actual']:.1f} orders by which the norm lies below 1"
+        else:
+            frame = f"sigma_max(W) = {f['sigma']:.2f}, the bound sigma_max(W)^{at} = {10 ** f['bound']:.1e}"
+            total = f"the {f['bound'] - f['actual']:.1f} orders between the bound and the norm"
+        larger = max(parts, key=parts.get)
+        print(f"- {label}: {frame}; the one-step norms ||diag(1 - h_t^2) W|| have a median of {f['median_step']:.2f} "
+              f"and the product of {at} of them is {10 ** f['steps']:.1e}: saturation (the factors 1 - h_t^2) takes "
+              f"{f['saturation']:.1f} orders off the bound. The actual ||dh_n/dh_n-{at}||, {10 ** f['actual']:.1e}, "
+              f"is {f['directions']:.1f} orders below that product: the directions that change from step to step. "
+              f"Of {total}, {larger} explain{'s' if larger != 'the changing directions' else ''} the larger part "
+              f"(medians over {f['n']} stretches).")
+    return facts
+
+
+def truncation_cut(rnn: RNN, corpus: Corpus, positions: int = 20, length: int = 500, warmup: int = 50,
+                   seq_length: int = rnnlib.SEQ_LENGTH) -> dict:
+    """What the truncated gradient keeps of the full one, for `positions` stretches of `length`
+    characters spread evenly over the text (truncation_job): "cosine" and "ratio", (positions, 5)
+    each, for b, c, U, W, V."""
+    rows = truncation_job(rnn, stretches_at(corpus, positions, warmup + length + 1), warmup, seq_length)
+    return dict(cosine=rows[:, 0], ratio=rows[:, 1], length=length, seq_length=seq_length)
+
+
+def describe_truncation_cut(cut: dict) -> dict:
+    """The depth each position of a chunk back-propagates, and truncation_cut's medians, as sentences."""
+    n = cut["seq_length"]
+    depths = np.arange(n)  # the loss at position j of a chunk back-propagates j - 1 steps
+    print(f"- Training cuts the text into chunks of {n} characters that do not overlap: the loss at position j "
+          f"of a chunk back-propagates j - 1 steps, from {depths[0]} (a chunk's first character gets no gradient "
+          f"through time) to {depths[-1]}, {depths.mean():g} on average. So truncation cuts terms from k = 1 on, "
+          f"not only those beyond k = {n}.")
+    cosine, ratio = np.median(cut["cosine"], axis=0), np.median(cut["ratio"], axis=0)
+    through = [j for j, a in enumerate(ARRAYS) if a not in "cV"]  # c and V get no gradient through time
+    print(f"- What that keeps, best model, over {len(cut['cosine'])} stretches of {cut['length']} characters: "
+          f"against the gradient of the stretch's loss back-propagated through the whole stretch, the gradient "
+          f"truncated into {n}-character chunks has a median cosine of "
+          + ", ".join(f"{cosine[j]:.3f} for {ARRAYS[j]}" for j in through)
+          + f" (the lowest of any stretch {cut['cosine'][:, through].min():.3f}) and a median norm ratio of "
+          + ", ".join(f"{ratio[j]:.3f}" for j in through)
+          + f"; c and V, whose gradient does not go back through time, are the same (cosine "
+          f"{min(cosine[1], cosine[4]):.3f}).")
+    return dict(cosine=dict(zip(ARRAYS, cosine)), ratio=dict(zip(ARRAYS, ratio)))
+
+
+def first_step_share(corpus: Corpus, seed: int = SEED, below: float = 0.9) -> float:
+    """The share of W's entries that the main run's first AdaGrad step moves by less than below * eta:
+    the step eta g / sqrt(g^2 + eps) is eta only where g^2 is well above eps."""
+    rnn = RNN.init(corpus.K, rng=seed)
+    x, y = rnnlib.sequence_at(corpus.data, 0, rnnlib.SEQ_LENGTH)
+    grads = rnnlib.clip_gradients(rnnlib.loss_and_gradients(rnn, x, y, np.zeros(rnn.m))[1])
+    optimiser = rnnlib.AdaGrad()
+    before = rnn.W.copy()
+    optimiser.step(rnn, grads)
+    return float((np.abs(rnn.W - before) < below * optimiser.eta).mean())
+
+
+def describe_sigma(window: dict, main, corpus: Corpus, eta: float = rnnlib.ETA, below: float = 0.9) -> None:
+    """sigma_max(W) along the window run and at the main run's best model, and what AdaGrad's first
+    step does, as a sentence."""
     sigma, updates = window["sigma"], window["sigma_updates"]
     top = int(np.argmax(sigma))
     print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
-          f"moves each entry with a gradient by eta = {eta} (g / sqrt(g^2) = ±1), whatever the gradient's size. "
+          f"is eta g / sqrt(g^2 + eps), eta = {eta} in size where g^2 is well above eps, whatever the gradient's "
+          f"size, but less where it is not: it moves {first_step_share(corpus, below=below):.0%} of W's entries by "
+          f"less than {below} eta. "
           f"It peaks at {sigma[top]:.2f} "
           f"(after {updates[top]:,} updates), is {sigma[-1]:.2f} after {updates[-1]:,} and "
           f"{largest_singular_value(main.best.W):.2f} in the best model"
