@@ -149,3 +149,15 @@ def test_the_first_adagrad_step_moves_entries_with_a_small_gradient_by_less_than
     # eta |g| / sqrt(g^2 + eps) < 0.9 eta  exactly where  g^2 < 0.81 eps / 0.19
     assert share == pytest.approx((g ** 2 < 0.81 * 1e-8 / 0.19).mean(), abs=2 / g.size)
     assert 0 < share < 1
+
+
+def test_the_sigma_sentence_gives_the_share_the_first_step_moves_by_less_than_nine_tenths_of_eta(small_corpus,
+                                                                                                   capsys):
+    best = RNN.init(small_corpus.K, m=6, sigma=1.0, rng=2)
+    window = dict(sigma=np.array([0.2, 4.0, 9.0, 8.0]), sigma_updates=np.array([0, 1, 250, 1000]))
+    gradients.describe_sigma(window, SimpleNamespace(best=best), small_corpus)
+    share = gradients.first_step_share(small_corpus)
+    out = capsys.readouterr().out
+    assert out.startswith("sigma_max(W) is 0.20 untrained and 4.00 after one update: AdaGrad's first step is "
+                          "eta g / sqrt(g^2 + eps)")
+    assert f"it moves {share:.0%} of W's entries by less than 0.9 eta. It peaks at 9.00 (after 250 updates)" in out
