@@ -285,8 +285,9 @@ def describe_split(split: dict) -> dict:
         larger = max(parts, key=parts.get)
         print(f"- {label}: {frame}; the one-step norms ||diag(1 - h_t^2) W|| have a median of {f['median_step']:.2f} "
               f"and the product of {at} of them is {10 ** f['steps']:.1e}: saturation (the factors 1 - h_t^2) takes "
-              f"{f['saturation']:.1f} orders off the bound. The actual ||dh_n/dh_n-{at}||, {10 ** f['actual']:.1e}, "
-              f"is {f['directions']:.1f} orders below that product: the directions that change from step to step. "
+              f"{max(f['saturation'], 0):.1f} orders off the bound. The actual ||dh_n/dh_n-{at}||, "
+              f"{10 ** f['actual']:.1e}, is {f['directions']:.1f} orders below that product: the directions that "
+              f"change from step to step. "
               f"Of {total}, {larger} explain{'s' if larger != 'the changing directions' else ''} the larger part "
               f"(medians over {f['n']} stretches).")
     return facts
