@@ -110,10 +110,8 @@ def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
 
 
 def split_job(rnn: RNN, stretches, warmup: int, at: int) -> np.ndarray:
-    """(len(stretches), 3): for each stretch, from the hidden state its first `warmup` characters
-    leave, over the `at` characters after them: log10 of the product of the one-step Jacobian
-    norms ||diag(1 - h_t^2) W||_2, log10 of the norm of their product ||dh_n/dh_{n-at}||_2, and
-    the median one-step norm."""
+    """(len(stretches), 3): for each stretch, over the `at` characters after its first `warmup`: log10 of
+    the product of the one-step norms ||diag(1 - h_t^2) W||_2, log10 ||dh_n/dh_{n-at}||_2, the median step norm."""
     rows = []
     for s in stretches:
         H = rnnlib.hidden_states(rnn, s[:warmup + at], np.zeros(rnn.m))      # (warmup + at + 1, m)
@@ -123,35 +121,14 @@ def split_job(rnn: RNN, stretches, warmup: int, at: int) -> np.ndarray:
     return np.array(rows)
 
 
-def truncation_job(rnn: RNN, stretches, warmup: int, seq_length: int) -> np.ndarray:
-    """(len(stretches), 2, 5): for each stretch, from the hidden state its first `warmup` characters
-    leave, the cosine and the norm ratio |truncated| / |full| of the truncated gradient of the rest's
-    loss (truncated_gradients) against the one back-propagated through all of it, for b, c, U, W, V."""
-    rows = []
-    for s in stretches:
-        h0 = rnnlib.hidden_states(rnn, s[:warmup], np.zeros(rnn.m))[-1]
-        x, y = s[warmup:-1], s[warmup + 1:]
-        full = rnnlib.loss_and_gradients(rnn, x, y, h0)[1]
-        cut = truncated_gradients(rnn, x, y, h0, seq_length)
-        rows.append([[cosine(cut[a], full[a]) for a in ARRAYS],
-                     [np.linalg.norm(cut[a]) / np.linalg.norm(full[a]) for a in ARRAYS]])
-    return np.array(rows)
-
-
 def truncated_gradients(rnn: RNN, x, y, h0, seq_length: int = rnnlib.SEQ_LENGTH) -> Params:
-    """The gradient of the loss of x as training computes it: the sum over the chunks of seq_length
-    characters (which do not overlap) of each chunk's gradient, back-propagated within the chunk
-    only, h carried from one chunk to the next."""
+    """The gradient of the loss of x as training computes it: the sum of the gradients of its chunks of
+    seq_length characters (which do not overlap), each back-propagated within itself, h carried on."""
     total, h = Params(rnn.m, rnn.K), h0
     for start in range(0, len(x), seq_length):
         _, grads, h = rnnlib.loss_and_gradients(rnn, x[start:start + seq_length], y[start:start + seq_length], h)
         total.theta += grads.theta
     return total
-
-
-def cosine(a, b) -> float:
-    a, b = np.ravel(a), np.ravel(b)
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def largest_singular_value(W) -> float:
@@ -223,9 +200,8 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
 
 
 def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float = 1e-3) -> dict:
-    """For each network the median norm at k = 1 and k = `at` and the first k where the median
-    falls below `small`; then what that means for truncation after `at` steps, from the best
-    model (the last of norms) and its sigma_max(W).  Printed as sentences, returned as a dict."""
+    """For each network the median norm at k = 1 and k = `at` and the first k where the median falls
+    below `small`, printed as sentences; returned as a dict, the best model's with its sigma_max(W)."""
     facts = {}
     for label, rows in norms.items():
         median = np.median(rows, axis=0)
@@ -235,118 +211,90 @@ def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float =
         below = (f"falls below {small:g} at k = {facts[label]['below']}" if below.size
                  else f"stays above {small:g} up to k = {rows.shape[1]}")
         print(f"- {label}: median norm {median[0]:.2g} at k = 1 and {median[at - 1]:.2g} at k = {at}; it {below}.")
-    label, best = list(facts.items())[-1]
-    sigma = largest_singular_value(main.best.W)
-    print(f"- {label}: sigma_max(W) = {sigma:.2f}, so sigma_max(W)^{at} = {sigma ** at:.2g} bounds the norm at "
-          f"k = {at}; the median is {best['at'] / sigma ** at:.1g} of that bound. The split below says why.")
-    facts[label]["sigma"] = sigma
+    facts[label]["sigma"] = largest_singular_value(main.best.W)  # the best model's, the last of norms
     return facts
 
 
 def vanishing_split(models: dict, corpus: Corpus, positions: int = 50, warmup: int = 50,
                     at: int = rnnlib.SEQ_LENGTH) -> dict:
-    """{label: (positions, 3) rows of split_job} for each network of models, over `positions`
-    stretches spread evenly over the text: how much of the fall of ||dh_n/dh_{n-at}|| below
-    sigma_max(W)^at the step norms explain (the factors 1 - h_t^2) and how much their product."""
-    stretches = stretches_at(corpus, positions, warmup + at)
-    rows = run_all([(split_job, rnn, stretches, warmup, at) for rnn in models.values()])
-    return {label: dict(rows=row, sigma=largest_singular_value(rnn.W), at=at)
-            for (label, rnn), row in zip(models.items(), rows)}
-
-
-def split_facts(split: dict) -> dict:
-    """Per network, in orders of magnitude (log10), medians over the stretches: `bound`, log10
-    sigma_max(W)^at; `steps`, log10 of the product of the at one-step norms; `actual`, log10
-    ||dh_n/dh_{n-at}||; `saturation` = bound - steps, what the factors 1 - h_t^2 take off the bound;
-    `directions` = steps - actual, what the product loses to the steps' changing directions."""
+    """Per network, medians over stretches (split_job), as log10: `bound` sigma_max(W)^at, `steps` the product of
+    the step norms, `actual` ||dh_n/dh_{n-at}||; `saturation` = bound - steps, `directions` = steps - actual."""
+    rows = run_all([(split_job, rnn, stretches_at(corpus, positions, warmup + at), warmup, at)
+                    for rnn in models.values()])
     facts = {}
-    for label, s in split.items():
-        bound = s["at"] * np.log10(s["sigma"])
-        steps, actual, median_step = np.median(s["rows"], axis=0)
-        facts[label] = dict(sigma=s["sigma"], median_step=median_step, bound=bound, steps=steps, actual=actual,
-                            saturation=bound - steps, directions=steps - actual, at=s["at"], n=len(s["rows"]))
+    for (label, rnn), row in zip(models.items(), rows):
+        sigma, (steps, actual, median_step) = largest_singular_value(rnn.W), np.median(row, axis=0)
+        bound = at * np.log10(sigma)
+        facts[label] = dict(sigma=sigma, median_step=median_step, bound=bound, steps=steps, actual=actual,
+                            saturation=bound - steps, directions=steps - actual, at=at, n=len(row), rows=row)
     return facts
 
 
-def describe_split(split: dict) -> dict:
-    """split_facts as sentences, one per network, naming the larger part of the vanishing."""
-    facts = split_facts(split)
+def describe_split(facts: dict) -> dict:
+    """vanishing_split's facts as sentences, one per network, naming the larger part of the fall."""
     for label, f in facts.items():
-        at = f["at"]
-        parts = {"saturation": f["saturation"], "the changing directions": f["directions"]}
-        if f["sigma"] < 1:  # the bound itself vanishes: the size of W is a part of its own
-            parts["the size of W"] = -f["bound"]
-            frame = (f"sigma_max(W) = {f['sigma']:.2f} < 1, so the size of W alone brings the bound sigma_max(W)^{at} "
-                     f"down to {10 ** f['bound']:.1e}, {-f['bound']:.1f} orders of magnitude below 1")
-            total = f"the {-f['actual']:.1f} orders by which the norm lies below 1"
-        else:
-            frame = f"sigma_max(W) = {f['sigma']:.2f}, the bound sigma_max(W)^{at} = {10 ** f['bound']:.1e}"
-            total = f"the {f['bound'] - f['actual']:.1f} orders between the bound and the norm"
+        at, small = f["at"], f["sigma"] < 1  # below 1 the bound itself vanishes: the size of W is a part too
+        parts = {"saturation": f["saturation"], "the changing directions": f["directions"],
+                 **({"the size of W": -f["bound"]} if small else {})}
         larger = max(parts, key=parts.get)
-        print(f"- {label}: {frame}; the one-step norms ||diag(1 - h_t^2) W|| have a median of {f['median_step']:.2f} "
-              f"and the product of {at} of them is {10 ** f['steps']:.1e}: saturation (the factors 1 - h_t^2) takes "
+        print(f"- {label}: sigma_max(W) = {f['sigma']:.2f}, the bound sigma_max(W)^{at} = {10 ** f['bound']:.1e}"
+              + (f", {-f['bound']:.1f} orders of magnitude below 1 by the size of W alone" if small else "")
+              + f"; the one-step norms ||diag(1 - h_t^2) W|| have a median of {f['median_step']:.2f} and the product "
+              f"of {at} of them is {10 ** f['steps']:.1e}: saturation (the factors 1 - h_t^2) takes "
               f"{max(f['saturation'], 0):.1f} orders off the bound. The actual ||dh_n/dh_n-{at}||, "
               f"{10 ** f['actual']:.1e}, is {f['directions']:.1f} orders below that product: the directions that "
-              f"change from step to step. "
-              f"Of {total}, {larger} explain{'s' if larger != 'the changing directions' else ''} the larger part "
-              f"(medians over {f['n']} stretches).")
+              f"change from step to step. Of the {-f['actual'] if small else f['bound'] - f['actual']:.1f} orders "
+              f"by which the norm lies below {'1' if small else 'the bound'}, {larger} "
+              f"explain{'' if larger.endswith('s') else 's'} the larger part (medians over {f['n']} stretches).")
     return facts
 
 
 def truncation_cut(rnn: RNN, corpus: Corpus, positions: int = 20, length: int = 500, warmup: int = 50,
                    seq_length: int = rnnlib.SEQ_LENGTH) -> dict:
-    """What the truncated gradient keeps of the full one, for `positions` stretches of `length`
-    characters spread evenly over the text (truncation_job): "cosine" and "ratio", (positions, 5)
-    each, for b, c, U, W, V."""
-    rows = truncation_job(rnn, stretches_at(corpus, positions, warmup + length + 1), warmup, seq_length)
-    return dict(cosine=rows[:, 0], ratio=rows[:, 1], length=length, seq_length=seq_length)
+    """(positions, 5) "cosine" and "ratio" |truncated| / |full| for b, c, U, W, V: truncated_gradients against the
+    gradient back-propagated through all of each stretch, from the h its `warmup` characters before leave."""
+    cosines, ratios = [], []
+    for s in stretches_at(corpus, positions, warmup + length + 1):
+        h0 = rnnlib.hidden_states(rnn, s[:warmup], np.zeros(rnn.m))[-1]
+        x, y = s[warmup:-1], s[warmup + 1:]
+        full, cut = rnnlib.loss_and_gradients(rnn, x, y, h0)[1], truncated_gradients(rnn, x, y, h0, seq_length)
+        norms = np.array([[np.linalg.norm(cut[a]), np.linalg.norm(full[a])] for a in ARRAYS])
+        cosines.append([np.vdot(cut[a], full[a]) for a in ARRAYS] / norms.prod(axis=1))
+        ratios.append(norms[:, 0] / norms[:, 1])
+    return dict(cosine=np.array(cosines), ratio=np.array(ratios), length=length, seq_length=seq_length)
 
 
 def describe_truncation_cut(cut: dict) -> dict:
     """The depth each position of a chunk back-propagates, and truncation_cut's medians, as sentences."""
-    n = cut["seq_length"]
-    depths = np.arange(n)  # the loss at position j of a chunk back-propagates j - 1 steps
-    print(f"- Training cuts the text into chunks of {n} characters that do not overlap: the loss at position j "
-          f"of a chunk back-propagates j - 1 steps, from {depths[0]} (a chunk's first character gets no gradient "
-          f"through time) to {depths[-1]}, {depths.mean():g} on average. So truncation cuts terms from k = 1 on, "
-          f"not only those beyond k = {n}.")
-    cosine, ratio = np.median(cut["cosine"], axis=0), np.median(cut["ratio"], axis=0)
-    through = [j for j, a in enumerate(ARRAYS) if a not in "cV"]  # c and V get no gradient through time
-    print(f"- What that keeps, best model, over {len(cut['cosine'])} stretches of {cut['length']} characters: "
-          f"against the gradient of the stretch's loss back-propagated through the whole stretch, the gradient "
-          f"truncated into {n}-character chunks has a median cosine of "
-          + ", ".join(f"{cosine[j]:.3f} for {ARRAYS[j]}" for j in through)
-          + f" (the lowest of any stretch {cut['cosine'][:, through].min():.3f}) and a median norm ratio of "
-          + ", ".join(f"{ratio[j]:.3f}" for j in through)
-          + f"; c and V, whose gradient does not go back through time, are the same (cosine "
-          f"{min(cosine[1], cosine[4]):.3f}).")
+    n, depths, arrays = cut["seq_length"], np.arange(cut["seq_length"]), [0, 2, 3]  # b, U, W: c and V have no
+    cosine, ratio = np.median(cut["cosine"], axis=0), np.median(cut["ratio"], axis=0)    # term through time
+    print(f"- Training's chunks of {n} characters do not overlap: the loss at position j back-propagates j - 1 "
+          f"steps, {depths[0]} to {depths[-1]}, {depths.mean():g} on average; so truncation cuts terms from k = 1 on, "
+          f"not only beyond k = {n}.\n- What it keeps, best model, {len(cut['cosine'])} stretches of {cut['length']} "
+          f"characters: the gradient truncated into {n}-character chunks against the one back-propagated through "
+          f"the whole stretch has a median cosine of {', '.join(f'{ARRAYS[j]} {cosine[j]:.3f}' for j in arrays)} "
+          f"(lowest {cut['cosine'][:, arrays].min():.3f}) and a median norm ratio of "
+          f"{', '.join(f'{ARRAYS[j]} {ratio[j]:.3f}' for j in arrays)}; c and V, with no term through time, are the "
+          f"same (cosine {min(cosine[1], cosine[4]):.3f}).")
     return dict(cosine=dict(zip(ARRAYS, cosine)), ratio=dict(zip(ARRAYS, ratio)))
 
 
 def first_step_share(corpus: Corpus, seed: int = SEED, below: float = 0.9) -> float:
-    """The share of W's entries that the main run's first AdaGrad step moves by less than below * eta:
-    the step eta g / sqrt(g^2 + eps) is eta only where g^2 is well above eps."""
-    rnn = RNN.init(corpus.K, rng=seed)
-    x, y = rnnlib.sequence_at(corpus.data, 0, rnnlib.SEQ_LENGTH)
-    grads = rnnlib.clip_gradients(rnnlib.loss_and_gradients(rnn, x, y, np.zeros(rnn.m))[1])
-    optimiser = rnnlib.AdaGrad()
-    before = rnn.W.copy()
-    optimiser.step(rnn, grads)
+    """The share of W's entries the main run's first AdaGrad step moves by less than below * eta."""
+    rnn, optimiser = RNN.init(corpus.K, rng=seed), rnnlib.AdaGrad()
+    (x, y), before = rnnlib.sequence_at(corpus.data, 0, rnnlib.SEQ_LENGTH), rnn.W.copy()
+    optimiser.step(rnn, rnnlib.clip_gradients(rnnlib.loss_and_gradients(rnn, x, y, np.zeros(rnn.m))[1]))
     return float((np.abs(rnn.W - before) < below * optimiser.eta).mean())
 
 
 def describe_sigma(window: dict, main, corpus: Corpus, eta: float = rnnlib.ETA, below: float = 0.9) -> None:
-    """sigma_max(W) along the window run and at the main run's best model, and what AdaGrad's first
-    step does, as a sentence."""
-    sigma, updates = window["sigma"], window["sigma_updates"]
-    top = int(np.argmax(sigma))
+    """sigma_max(W) along the window run and at the best model, and AdaGrad's first step, as a sentence."""
+    sigma, updates, top = window["sigma"], window["sigma_updates"], int(np.argmax(window["sigma"]))
     print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
           f"is eta g / sqrt(g^2 + eps), eta = {eta} in size where g^2 is well above eps, whatever the gradient's "
           f"size, but less where it is not: it moves {first_step_share(corpus, below=below):.0%} of W's entries by "
-          f"less than {below} eta. "
-          f"It peaks at {sigma[top]:.2f} "
-          f"(after {updates[top]:,} updates), is {sigma[-1]:.2f} after {updates[-1]:,} and "
-          f"{largest_singular_value(main.best.W):.2f} in the best model"
+          f"less than {below} eta. It peaks at {sigma[top]:.2f} (after {updates[top]:,} updates), is "
+          f"{sigma[-1]:.2f} after {updates[-1]:,} and {largest_singular_value(main.best.W):.2f} in the best model"
           + (": above 1 from the first update on." if sigma[1:].min() > 1 else "."))
 
 

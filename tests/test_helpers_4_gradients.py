@@ -105,9 +105,16 @@ def test_the_truncated_gradient_is_the_sum_of_the_chunks_gradients_and_the_full_
     assert np.allclose(gradients.truncated_gradients(rnn, x, y, h0, seq_length=60).theta, full.theta)
     assert np.allclose(cut.c, full.c) and np.allclose(cut.V, full.V)  # no gradient through time
     assert not np.allclose(cut.W, full.W)
-    (cosines, ratios), = gradients.truncation_job(rnn, [small_corpus.data[:71]], warmup=10, seq_length=25)
-    assert cosines[1] == pytest.approx(1) and ratios[4] == pytest.approx(1) and cosines[3] < 1 - 1e-6
-    assert gradients.cosine([1, 0], [1, 1]) == pytest.approx(2 ** -0.5)
+    measured = gradients.truncation_cut(rnn, small_corpus, positions=2, length=60, warmup=10, seq_length=25)
+    start = len(small_corpus.data) - 71  # the second stretch is the text's end
+    h0 = rnnlib.hidden_states(rnn, small_corpus.data[start:start + 10], np.zeros(8))[-1]
+    x, y = small_corpus.data[start + 10:-1], small_corpus.data[start + 11:]
+    full, cut = rnnlib.loss_and_gradients(rnn, x, y, h0)[1], gradients.truncated_gradients(rnn, x, y, h0)
+    assert measured["cosine"][1, 3] == pytest.approx(cut.W.ravel() @ full.W.ravel() / np.linalg.norm(cut.W)
+                                                     / np.linalg.norm(full.W), rel=1e-12)
+    assert measured["ratio"][1, 0] == pytest.approx(np.linalg.norm(cut.b) / np.linalg.norm(full.b), rel=1e-12)
+    assert np.allclose(measured["cosine"][:, [1, 4]], 1) and np.allclose(measured["ratio"][:, [1, 4]], 1)
+    assert (measured["cosine"][:, 3] < 1 - 1e-9).all()
 
 
 def test_the_truncation_sentences_give_each_positions_depth_and_the_medians(small_corpus, capsys):
@@ -116,29 +123,28 @@ def test_the_truncation_sentences_give_each_positions_depth_and_the_medians(smal
     assert cut["cosine"].shape == cut["ratio"].shape == (3, 5)
     facts = gradients.describe_truncation_cut(cut)
     depth, keeps = capsys.readouterr().out.splitlines()
-    assert "back-propagates j - 1 steps, from 0 (a chunk's first character gets no gradient through time) to 24, " \
-           "12 on average" in depth
+    assert "the loss at position j back-propagates j - 1 steps, 0 to 24, 12 on average" in depth
     assert facts["cosine"]["W"] == np.median(cut["cosine"][:, 3])
-    assert f"a median cosine of {facts['cosine']['b']:.3f} for b, {facts['cosine']['U']:.3f} for U, " in keeps
+    assert f"a median cosine of b {facts['cosine']['b']:.3f}, U {facts['cosine']['U']:.3f}, W " in keeps
 
 
 def test_the_vanishing_split_adds_up_to_the_bound_over_the_norm(small_corpus, capsys):
     models = {"small W": RNN.init(small_corpus.K, m=8, sigma=0.05, rng=1),
               "large W": RNN.init(small_corpus.K, m=8, sigma=2.0, rng=1)}
-    split = gradients.vanishing_split(models, small_corpus, positions=4, warmup=10, at=12)
+    facts = gradients.vanishing_split(models, small_corpus, positions=4, warmup=10, at=12)
     stretch = gradients.stretches_at(small_corpus, 4, 22)[2]
     rnn = models["large W"]
     H = rnnlib.hidden_states(rnn, stretch, np.zeros(8))
     steps = [np.linalg.norm(np.diag(1 - h ** 2) @ rnn.W, 2) for h in H[-12:]]
     actual = rnnlib.jacobian_norms(rnn, stretch[10:], H[10])[-1]
-    assert split["large W"]["rows"][2] == pytest.approx([np.log10(steps).sum(), np.log10(actual), np.median(steps)])
-    facts = gradients.describe_split(split)
+    assert facts["large W"]["rows"][2] == pytest.approx([np.log10(steps).sum(), np.log10(actual), np.median(steps)])
+    assert gradients.describe_split(facts) is facts
     small, large = capsys.readouterr().out.splitlines()
     for f in facts.values():
         assert f["saturation"] + f["directions"] == pytest.approx(f["bound"] - f["actual"])
         assert f["saturation"] >= 0 and f["directions"] >= -1e-9  # ||AB|| <= ||A|| ||B||, 1 - h^2 <= 1
-    assert facts["small W"]["sigma"] < 1 and "so the size of W alone brings the bound" in small
-    assert "explains the larger part" in large or "explain the larger part" in large
+    assert facts["small W"]["sigma"] < 1 and "orders of magnitude below 1 by the size of W alone" in small
+    assert "by which the norm lies below 1, " in small and "by which the norm lies below the bound, " in large
 
 
 def test_the_first_adagrad_step_moves_entries_with_a_small_gradient_by_less_than_eta(small_corpus):
