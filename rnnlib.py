@@ -504,9 +504,11 @@ def numerical_gradients(rnn: RNN, x, y, h0, delta: float = 1e-4, dtype=np.longdo
 
     The loss is evaluated in `dtype`.  In float64 a loss near 100 carries a rounding error
     near 1e-14, which the division by 2δ turns into an absolute error near 1e-10: enough to
-    dominate the relative error of the many tiny entries.  The default, long double (80-bit
-    extended precision on x86), puts that floor 2,000 times lower, so the estimate's error
-    is the O(δ²) truncation; pass dtype=np.float64 for the plain float64 estimate.
+    dominate the relative error of the many tiny entries.  The default, long double, is 80-bit
+    extended precision on x86 Linux, which puts that error 2,000 times lower, so the estimate's
+    error is the O(δ²) truncation; on Apple silicon and Windows long double is float64 itself
+    (notebook 1 then checks against complex_step_gradients).  dtype=np.float64 gives the plain
+    float64 estimate.
     Returns a float64 Params.
     """
     rnn = rnn.astype(dtype)

@@ -1,7 +1,9 @@
 """The tables, figures and sentences of notebooks/1_gradient_check.ipynb: the code of
-loss_and_gradients shown from rnnlib itself, the relative errors of the analytic gradients
-against centred differences and the complex step (GradientCheck), and where the float64
-centred differences' error comes from (its rounding floor, in a figure, in words and in a table).
+loss_and_gradients shown from rnnlib itself, the m = 5 check's reference (long double where it is
+wider than float64, else the complex step), the relative errors of the analytic gradients against
+centred differences and the complex step (GradientCheck), where the float64 centred differences'
+error comes from (its rounding scale, in a figure, in words and in a table), gradcheck's
+demonstration, and the summary's lines.
 """
 
 import inspect
@@ -10,6 +12,7 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
+import gradcheck
 import rnnlib
 from rnnlib import RNN, Corpus
 from shared import Table
@@ -33,8 +36,35 @@ def sequences(corpus: Corpus, count: int, seq_length: int = rnnlib.SEQ_LENGTH):
     return [rnnlib.sequence_at(corpus.data, e, seq_length) for e in range(0, count * seq_length, seq_length)]
 
 
+# What the m = 5 check's centred differences evaluate the loss in: long double, which is 80-bit extended
+# precision on x86 Linux but float64 itself on Apple silicon and Windows (the tests set it to float64).
+LONG_DOUBLE = np.longdouble
+
+
+def long_double_is_wider() -> bool:
+    """Whether LONG_DOUBLE has a smaller machine epsilon than float64."""
+    return np.finfo(LONG_DOUBLE).eps < np.finfo(np.float64).eps
+
+
+def assignment_reference() -> str:
+    """The reference for the m = 5 check, printed with why: centred differences with the losses in long
+    double where long double is wider than float64; the complex step where it is not, since plain float64
+    centred differences can put a right gradient above the assignment's threshold (the appendix measures it)."""
+    eps, eps64 = float(np.finfo(LONG_DOUBLE).eps), float(np.finfo(np.float64).eps)
+    if long_double_is_wider():
+        print(f"Reference: centred differences, the losses in long double, which on this machine is wider than "
+              f"float64 (machine epsilon {eps:.1e} against {eps64:.1e}): their rounding is {eps64 / eps:,.0f} times "
+              f"smaller, so the estimate's error is its truncation, of order delta^2.")
+        return "centred differences"
+    print(f"Reference: the complex step. On this machine long double is no wider than float64 (machine epsilon "
+          f"{eps:.1e}, as on Apple silicon and Windows), and float64 centred differences can put a right gradient "
+          f"above the threshold through their rounding (the appendix shows by how much); the complex step has "
+          f"no subtraction, so no such rounding.")
+    return "complex step"
+
+
 GRADIENT_REFERENCES = {
-    "centred differences": rnnlib.numerical_gradients,
+    "centred differences": lambda rnn, x, y, h0: rnnlib.numerical_gradients(rnn, x, y, h0, dtype=LONG_DOUBLE),
     "centred differences, float64": lambda rnn, x, y, h0: rnnlib.numerical_gradients(rnn, x, y, h0, dtype=np.float64),
     "complex step": rnnlib.complex_step_gradients,
 }
@@ -106,11 +136,18 @@ def error_anatomy(check: GradientCheck, estimate: str, exact: str = "complex ste
                  title=f"{estimate} against the {exact} (sequence {sequence + 1})")
 
 
+def rounding_scale(check: GradientCheck, sequence: int = 0, delta: float = 1e-4) -> float:
+    """eps L / 2 delta: the typical size of the rounding error of float64 centred differences at the
+    sequence's loss L, not a bound (two losses each off by up to eps L give up to 2 eps L / 2 delta, and a
+    loss summed over many steps carries more than one rounding)."""
+    return float(np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta))
+
+
 def plot_error_floor(check: GradientCheck, sequence: int = 0, delta: float = 1e-4):
     """Per entry of all five arrays, log-log: the analytic gradient's distance from each reference
-    against the size of the gradient, with the rounding floor of float64 centred differences,
-    eps * L / 2 delta.  Needs the complex step and the float64 centred differences in the check;
-    an exact agreement (distance 0) is drawn at the bottom edge."""
+    against the size of the gradient, with the rounding scale of float64 centred differences,
+    eps * L / 2 delta, and twice it.  Needs the complex step and the float64 centred differences in the
+    check; an exact agreement (distance 0) is drawn at the bottom edge."""
     import matplotlib.pyplot as plt
 
     g, size = check.analytic[sequence].theta, np.abs(check.references["complex step", sequence].theta)
@@ -127,8 +164,10 @@ def plot_error_floor(check: GradientCheck, sequence: int = 0, delta: float = 1e-
         if not shown.all():  # the reference equals the analytic gradient to the last bit: no log for 0
             ax.plot(size[nonzero][~shown], np.full((~shown).sum(), bottom / 10), "|", ms=6, color=colour,
                     label=f"{ref}: {(~shown).sum():,} entries equal to the last bit (distance 0)")
-    floor = np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta)
-    ax.axhline(floor, color="C3", lw=1, ls="--", label=f"float64 rounding floor ε·L/2δ = {floor:.1e}")
+    scale = rounding_scale(check, sequence, delta)
+    ax.axhline(2 * scale, color="C3", lw=1, ls=":", label=f"2ε·L/2δ = {2 * scale:.1e}: two losses each off by ε·L")
+    ax.axhline(scale, color="C3", lw=1, ls="--",
+               label=f"float64 rounding scale ε·L/2δ = {scale:.1e} (typical, not a bound)")
     ax.set(xlabel="|gradient| (complex step)", ylabel="|analytic − reference|", ylim=(bottom / 30, None),
            title=f"{nonzero.sum():,} nonzero gradient entries of {size.size:,}, m = {check.analytic[sequence].m} "
                  f"(sequence {sequence + 1})")
@@ -137,13 +176,15 @@ def plot_error_floor(check: GradientCheck, sequence: int = 0, delta: float = 1e-
     return fig
 
 
-def error_floor_facts(check: GradientCheck, sequence: int = 0, delta: float = 1e-4) -> None:
-    """The figure's facts in words: the entries left out as exactly zero, and where the float64
-    centred estimate rises above its rounding floor eps·L/2δ (where its O(δ²) truncation error,
-    which grows with the entry, is the larger part)."""
+def error_floor_facts(check: GradientCheck, sequence: int = 0, delta: float = 1e-4, small: float = 1e-3) -> dict:
+    """The figure's facts in words: the entries left out as exactly zero; where the float64 centred
+    estimate lies further than its rounding scale eps·L/2δ from the analytic gradient (where its O(δ²)
+    truncation error, which grows with the entry, is the larger part); and, among the entries below
+    `small`, where rounding is the larger part, the largest distance in units of that scale.
+    Returns {"scale", "largest"}: the scale and that largest distance."""
     g, size = check.analytic[sequence].theta, np.abs(check.references["complex step", sequence].theta)
     distance = np.abs(g - check.references["centred differences, float64", sequence].theta)
-    floor = np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta)
+    scale = rounding_scale(check, sequence, delta)
     print(f"{(size == 0).sum():,} of {size.size:,} entries have a gradient of exactly 0 by every method (the "
           f"columns of U for characters the sequence lacks) and are left out of the log-log figure.")
     edges = [0.0, 1e-3, 1e-2, 1e-1, math.inf]
@@ -153,6 +194,46 @@ def error_floor_facts(check: GradientCheck, sequence: int = 0, delta: float = 1e
         if inside.any():
             span = f"below {high:.0e}" if low == 0 else f"{low:.0e} and over" if high == math.inf else \
                 f"{low:.0e} to {high:.0e}"
-            shares.append(f"{span}: {(distance[inside] > floor).mean():.1%} of {inside.sum():,}")
-    print(f"Entries whose centred estimate is further than the rounding floor ε·L/2δ = {floor:.1e} from the "
+            shares.append(f"{span}: {(distance[inside] > scale).mean():.1%} of {inside.sum():,}")
+    print(f"Entries whose centred estimate is further than the rounding scale ε·L/2δ = {scale:.1e} from the "
           f"analytic gradient, by |gradient|: {'; '.join(shares)}.")
+    largest = float(distance[(size > 0) & (size < small)].max())
+    bound = "above even" if largest > 2 * scale else "below"
+    print(f"Among the entries below {small:.0e}, where rounding is the larger part, the largest distance is "
+          f"{largest:.1e}, {largest / scale:.1f} times ε·L/2δ, {bound} the 2ε·L/2δ that two losses each off by "
+          f"ε·L would give: ε·L/2δ is the rounding's typical scale, not a floor under it nor a bound over it.")
+    return dict(scale=scale, largest=largest)
+
+
+def demonstration() -> dict:
+    """gradcheck.demonstration() shown: for the right implementation and each of the three usual
+    mistakes, its title, then the check's table and verdict.  Returns {title: gradcheck.Result}."""
+    results = gradcheck.demonstration()
+    for title, result in results.items():
+        print(f"--- ComputeGradients, {'right' if title == 'right' else 'which ' + title}\n{result}\n")
+    return results
+
+
+def summary(check5: GradientCheck, reference: str, check100: GradientCheck, demonstrated: dict,
+            threshold: float = 1e-6) -> None:
+    """The notebook's findings, one line each, from its checks and the demonstration."""
+    error5, where5 = check5.worst(reference)
+    named = {"centred differences": "centred differences in long double"}.get(reference, f"the {reference}")
+    print(f"- m = {check5.analytic[0].m}, against {named}: largest relative error {error5:.2e} ({where5}), "
+          f"{'below' if error5 < threshold else 'not below'} the assignment's {threshold:.0e}.")
+    exact, where = check100.worst("complex step")
+    print(f"- m = {check100.analytic[0].m}, against the complex step: largest relative error {exact:.2e} ({where}), "
+          f"agreement to rounding.")
+    plain, where = check100.worst("centred differences, float64")
+    anatomy = error_anatomy(check100, "centred differences, float64")
+    estimate, analytic = max(row[1] for row in anatomy.rows), max(row[2] for row in anatomy.rows)
+    print(f"- Plain float64 centred differences at m = {check100.analytic[0].m}: largest relative error {plain:.2e} "
+          f"({where}), on an entry whose gradient is itself tiny. Against the complex step their largest absolute "
+          f"error is {estimate:.1e}, the analytic gradient's {analytic:.1e}: the estimate's own error (its rounding "
+          f"and truncation), not a wrong gradient.")
+    broken = {title: result for title, result in demonstrated.items() if title != "right"}
+    named = [title for title, result in broken.items()
+             if not result.ok and any(line.startswith("Diagnosis:") for line in result.diagnosis)]
+    print(f"- gradcheck: the right implementation {'passes' if demonstrated['right'].ok else 'does not pass'}; "
+          f"{len(named)} of the {len(broken)} broken ones are caught with their mistake named"
+          + (f" ({'; '.join(named)})." if named else "."))

@@ -15,7 +15,7 @@ import numpy as np
 
 import rnnlib
 import runs
-from rnnlib import RNN, Corpus, History
+from rnnlib import RNN, Corpus, History, Params
 from shared import bits, bits_axis
 
 SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
@@ -109,6 +109,28 @@ def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
     return np.array(rows)
 
 
+def split_job(rnn: RNN, stretches, warmup: int, at: int) -> np.ndarray:
+    """(len(stretches), 3): for each stretch, over the `at` characters after its first `warmup`: log10 of
+    the product of the one-step norms ||diag(1 - h_t^2) W||_2, log10 ||dh_n/dh_{n-at}||_2, the median step norm."""
+    rows = []
+    for s in stretches:
+        H = rnnlib.hidden_states(rnn, s[:warmup + at], np.zeros(rnn.m))      # (warmup + at + 1, m)
+        steps = np.linalg.norm((1 - H[-at:, :, None] ** 2) * rnn.W, 2, axis=(1, 2))   # (at,)
+        actual = rnnlib.jacobian_norms(rnn, s[warmup:warmup + at], H[warmup])[-1]
+        rows.append([np.log10(steps).sum(), np.log10(actual), np.median(steps)])
+    return np.array(rows)
+
+
+def truncated_gradients(rnn: RNN, x, y, h0, seq_length: int = rnnlib.SEQ_LENGTH) -> Params:
+    """The gradient of the loss of x as training computes it: the sum of the gradients of its chunks of
+    seq_length characters (which do not overlap), each back-propagated within itself, h carried on."""
+    total, h = Params(rnn.m, rnn.K), h0
+    for start in range(0, len(x), seq_length):
+        _, grads, h = rnnlib.loss_and_gradients(rnn, x[start:start + seq_length], y[start:start + seq_length], h)
+        total.theta += grads.theta
+    return total
+
+
 def largest_singular_value(W) -> float:
     return float(np.linalg.norm(W, 2))
 
@@ -132,12 +154,17 @@ def describe_window(window: dict, main_history: History) -> float:
     return difference
 
 
+def stretches_at(corpus: Corpus, positions: int, length: int) -> list:
+    """`positions` stretches of `length` characters each, their starts spread evenly over the text."""
+    starts = np.linspace(0, len(corpus.data) - length, positions).astype(int)
+    return [corpus.data[s:s + length] for s in starts]
+
+
 def reach(models: dict, corpus: Corpus, positions: int = 300, n: int = 50, warmup: int = 50, chunks: int = 2) -> dict:
     """{label: (positions, n) norms ||dh_n/dh_{n-k}||} for each network of models, over the same
     `positions` stretches of n characters spread evenly over the text; split into `chunks` jobs
     per network."""
-    starts = np.linspace(0, len(corpus.data) - warmup - n, positions).astype(int)
-    stretches = [corpus.data[s:s + warmup + n] for s in starts]
+    stretches = stretches_at(corpus, positions, warmup + n)
     parts = [stretches[i::chunks] for i in range(chunks)]
     rows = run_all([(reach_job, rnn, part, warmup) for rnn in models.values() for part in parts])
     return {label: np.concatenate(rows[i * chunks:(i + 1) * chunks]) for i, label in enumerate(models)}
@@ -173,9 +200,8 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
 
 
 def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float = 1e-3) -> dict:
-    """For each network the median norm at k = 1 and k = `at` and the first k where the median
-    falls below `small`; then what that means for truncation after `at` steps, from the best
-    model (the last of norms) and its sigma_max(W).  Printed as sentences, returned as a dict."""
+    """For each network the median norm at k = 1 and k = `at` and the first k where the median falls
+    below `small`, printed as sentences; returned as a dict, the best model's with its sigma_max(W)."""
     facts = {}
     for label, rows in norms.items():
         median = np.median(rows, axis=0)
@@ -185,29 +211,90 @@ def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float =
         below = (f"falls below {small:g} at k = {facts[label]['below']}" if below.size
                  else f"stays above {small:g} up to k = {rows.shape[1]}")
         print(f"- {label}: median norm {median[0]:.2g} at k = 1 and {median[at - 1]:.2g} at k = {at}; it {below}.")
-    label, best = list(facts.items())[-1]
-    sigma = largest_singular_value(main.best.W)
-    share = best["at"] / sigma ** at
-    print(f"- {label}: sigma_max(W) = {sigma:.2f}, so sigma_max(W)^{at} = {sigma ** at:.2g} bounds the norm at "
-          f"k = {at}; the median is {share:.1g} of that bound"
-          + (": the factors 1 - h_t^2 (small where units saturate) and the directions that change from "
-             "step to step, not the size of W, decide how far back the gradient reaches." if share < 1e-3 else "."))
-    print(f"- Truncating after {at} steps leaves out terms whose Jacobian is, in the median, "
-          f"{best['at'] / best['first']:.1g} times the size of the one-step Jacobian (at k = {at}, and less "
-          f"beyond): a longer window adds terms of that size to the gradient. Part 3 measures what they buy.")
-    facts[label]["sigma"] = sigma
+    facts[label]["sigma"] = largest_singular_value(main.best.W)  # the best model's, the last of norms
     return facts
 
 
-def describe_sigma(window: dict, main, eta: float = rnnlib.ETA) -> None:
-    """sigma_max(W) along the window run and at the main run's best model, as a sentence."""
-    sigma, updates = window["sigma"], window["sigma_updates"]
-    top = int(np.argmax(sigma))
+def vanishing_split(models: dict, corpus: Corpus, positions: int = 50, warmup: int = 50,
+                    at: int = rnnlib.SEQ_LENGTH) -> dict:
+    """Per network, medians over stretches (split_job), as log10: `bound` sigma_max(W)^at, `steps` the product of
+    the step norms, `actual` ||dh_n/dh_{n-at}||; `saturation` = bound - steps, `directions` = steps - actual."""
+    rows = run_all([(split_job, rnn, stretches_at(corpus, positions, warmup + at), warmup, at)
+                    for rnn in models.values()])
+    facts = {}
+    for (label, rnn), row in zip(models.items(), rows):
+        sigma, (steps, actual, median_step) = largest_singular_value(rnn.W), np.median(row, axis=0)
+        bound = at * np.log10(sigma)
+        facts[label] = dict(sigma=sigma, median_step=median_step, bound=bound, steps=steps, actual=actual,
+                            saturation=bound - steps, directions=steps - actual, at=at, n=len(row), rows=row)
+    return facts
+
+
+def describe_split(facts: dict) -> dict:
+    """vanishing_split's facts as sentences, one per network, naming the larger part of the fall."""
+    for label, f in facts.items():
+        at, small = f["at"], f["sigma"] < 1  # below 1 the bound itself vanishes: the size of W is a part too
+        parts = {"saturation": f["saturation"], "the changing directions": f["directions"],
+                 **({"the size of W": -f["bound"]} if small else {})}
+        larger = max(parts, key=parts.get)
+        print(f"- {label}: sigma_max(W) = {f['sigma']:.2f}, the bound sigma_max(W)^{at} = {10 ** f['bound']:.1e}"
+              + (f", {-f['bound']:.1f} orders of magnitude below 1 by the size of W alone" if small else "")
+              + f"; the one-step norms ||diag(1 - h_t^2) W|| have a median of {f['median_step']:.2f} and the product "
+              f"of {at} of them is {10 ** f['steps']:.1e}: saturation (the factors 1 - h_t^2) takes "
+              f"{max(f['saturation'], 0):.1f} orders off the bound. The actual ||dh_n/dh_n-{at}||, "
+              f"{10 ** f['actual']:.1e}, is {f['directions']:.1f} orders below that product: the directions that "
+              f"change from step to step. Of the {-f['actual'] if small else f['bound'] - f['actual']:.1f} orders "
+              f"by which the norm lies below {'1' if small else 'the bound'}, {larger} "
+              f"explain{'' if larger.endswith('s') else 's'} the larger part (medians over {f['n']} stretches).")
+    return facts
+
+
+def truncation_cut(rnn: RNN, corpus: Corpus, positions: int = 20, length: int = 500, warmup: int = 50,
+                   seq_length: int = rnnlib.SEQ_LENGTH) -> dict:
+    """(positions, 5) "cosine" and "ratio" |truncated| / |full| for b, c, U, W, V: truncated_gradients against the
+    gradient back-propagated through all of each stretch, from the h its `warmup` characters before leave."""
+    cosines, ratios = [], []
+    for s in stretches_at(corpus, positions, warmup + length + 1):
+        h0 = rnnlib.hidden_states(rnn, s[:warmup], np.zeros(rnn.m))[-1]
+        x, y = s[warmup:-1], s[warmup + 1:]
+        full, cut = rnnlib.loss_and_gradients(rnn, x, y, h0)[1], truncated_gradients(rnn, x, y, h0, seq_length)
+        norms = np.array([[np.linalg.norm(cut[a]), np.linalg.norm(full[a])] for a in ARRAYS])
+        cosines.append([np.vdot(cut[a], full[a]) for a in ARRAYS] / norms.prod(axis=1))
+        ratios.append(norms[:, 0] / norms[:, 1])
+    return dict(cosine=np.array(cosines), ratio=np.array(ratios), length=length, seq_length=seq_length)
+
+
+def describe_truncation_cut(cut: dict) -> dict:
+    """The depth each position of a chunk back-propagates, and truncation_cut's medians, as sentences."""
+    n, depths, arrays = cut["seq_length"], np.arange(cut["seq_length"]), [0, 2, 3]  # b, U, W: c and V have no
+    cosine, ratio = np.median(cut["cosine"], axis=0), np.median(cut["ratio"], axis=0)    # term through time
+    print(f"- Training's chunks of {n} characters do not overlap: the loss at position j back-propagates j - 1 "
+          f"steps, {depths[0]} to {depths[-1]}, {depths.mean():g} on average; so truncation cuts terms from k = 1 on, "
+          f"not only beyond k = {n}.\n- What it keeps, best model, {len(cut['cosine'])} stretches of {cut['length']} "
+          f"characters: the gradient truncated into {n}-character chunks against the one back-propagated through "
+          f"the whole stretch has a median cosine of {', '.join(f'{ARRAYS[j]} {cosine[j]:.3f}' for j in arrays)} "
+          f"(lowest {cut['cosine'][:, arrays].min():.3f}) and a median norm ratio of "
+          f"{', '.join(f'{ARRAYS[j]} {ratio[j]:.3f}' for j in arrays)}; c and V, with no term through time, are the "
+          f"same (cosine {min(cosine[1], cosine[4]):.3f}).")
+    return dict(cosine=dict(zip(ARRAYS, cosine)), ratio=dict(zip(ARRAYS, ratio)))
+
+
+def first_step_share(corpus: Corpus, seed: int = SEED, below: float = 0.9) -> float:
+    """The share of W's entries the main run's first AdaGrad step moves by less than below * eta."""
+    rnn, optimiser = RNN.init(corpus.K, rng=seed), rnnlib.AdaGrad()
+    (x, y), before = rnnlib.sequence_at(corpus.data, 0, rnnlib.SEQ_LENGTH), rnn.W.copy()
+    optimiser.step(rnn, rnnlib.clip_gradients(rnnlib.loss_and_gradients(rnn, x, y, np.zeros(rnn.m))[1]))
+    return float((np.abs(rnn.W - before) < below * optimiser.eta).mean())
+
+
+def describe_sigma(window: dict, main, corpus: Corpus, eta: float = rnnlib.ETA, below: float = 0.9) -> None:
+    """sigma_max(W) along the window run and at the best model, and AdaGrad's first step, as a sentence."""
+    sigma, updates, top = window["sigma"], window["sigma_updates"], int(np.argmax(window["sigma"]))
     print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
-          f"moves each entry with a gradient by eta = {eta} (g / sqrt(g^2) = ±1), whatever the gradient's size. "
-          f"It peaks at {sigma[top]:.2f} "
-          f"(after {updates[top]:,} updates), is {sigma[-1]:.2f} after {updates[-1]:,} and "
-          f"{largest_singular_value(main.best.W):.2f} in the best model"
+          f"is eta g / sqrt(g^2 + eps), eta = {eta} in size where g^2 is well above eps, whatever the gradient's "
+          f"size, but less where it is not: it moves {first_step_share(corpus, below=below):.0%} of W's entries by "
+          f"less than {below} eta. It peaks at {sigma[top]:.2f} (after {updates[top]:,} updates), is "
+          f"{sigma[-1]:.2f} after {updates[-1]:,} and {largest_singular_value(main.best.W):.2f} in the best model"
           + (": above 1 from the first update on." if sigma[1:].min() > 1 else "."))
 
 

@@ -168,6 +168,32 @@ def text_features(text: str) -> dict:
             "inside quotation marks": np.maximum(quotes, chars == '"').astype(float)}
 
 
+def quotation_lengths(text: str) -> np.ndarray:
+    """(q,) the number of characters between each opening quotation mark '"' and the next one, which
+    closes it, as text_features pairs them (a last mark left open is not counted)."""
+    marks = np.flatnonzero(np.array(list(text)) == '"')
+    opening, closing = marks[0::2], marks[1::2]
+    return closing - opening[:len(closing)] - 1
+
+
+def describe_quotations(text: str, window: int = rnnlib.SEQ_LENGTH) -> dict:
+    """How long the text's quotations are against the truncation window, as a sentence: their median
+    and the share that a window of `window` characters holds with both marks (window - 1 characters or
+    fewer between them).  Returns {"median", "within", "count"}."""
+    lengths = quotation_lengths(text)
+    if not lengths.size:
+        print("The text has no pair of quotation marks to measure.")
+        return dict(median=None, within=None, count=0)
+    median, within = float(np.median(lengths)), float((lengths <= window - 1).mean())
+    print(f"The text's {lengths.size:,} quotations run {median:.0f} characters between their marks in the median; "
+          f"{within:.0%} of them are {window - 1} characters or shorter, so that a {window}-character window can "
+          f"hold the quotation and its opening mark. "
+          + ("Many quotations fit in the window the gradient sees, so their length alone does not explain a null "
+             "result for this feature; what does, this report does not test." if within >= 0.1 else
+             "Nearly every quotation is longer than the window the gradient sees."))
+    return dict(median=median, within=within, count=int(lengths.size))
+
+
 def standardised(A):
     """Each column of A shifted to mean 0 and scaled to standard deviation 1 (a constant one to 0)."""
     return (A - A.mean(axis=0)) / np.maximum(A.std(axis=0), 1e-12)

@@ -88,3 +88,82 @@ def test_the_clipping_sentences_say_what_happened(small_corpus, capsys):
     gradients.clipping_summary(main, diverged, every=10)
     out = capsys.readouterr().out
     assert "started from another network" in out and "not finite at update 12" in out
+
+
+def test_the_truncated_gradient_is_the_sum_of_the_chunks_gradients_and_the_full_one_differs_through_time(
+        small_corpus):
+    rnn = RNN.init(small_corpus.K, m=8, sigma=0.5, rng=1)
+    x, y = small_corpus.data[:60], small_corpus.data[1:61]
+    h0 = np.zeros(8)
+    cut = gradients.truncated_gradients(rnn, x, y, h0, seq_length=25)
+    h, parts = h0, []
+    for s in (slice(0, 25), slice(25, 50), slice(50, 60)):  # the chunks, the last one shorter
+        _, grads, h = rnnlib.loss_and_gradients(rnn, x[s], y[s], h)
+        parts.append(grads.theta)
+    assert np.allclose(cut.theta, np.sum(parts, axis=0), rtol=1e-14, atol=0)
+    full = rnnlib.loss_and_gradients(rnn, x, y, h0)[1]
+    assert np.allclose(gradients.truncated_gradients(rnn, x, y, h0, seq_length=60).theta, full.theta)
+    assert np.allclose(cut.c, full.c) and np.allclose(cut.V, full.V)  # no gradient through time
+    assert not np.allclose(cut.W, full.W)
+    measured = gradients.truncation_cut(rnn, small_corpus, positions=2, length=60, warmup=10, seq_length=25)
+    start = len(small_corpus.data) - 71  # the second stretch is the text's end
+    h0 = rnnlib.hidden_states(rnn, small_corpus.data[start:start + 10], np.zeros(8))[-1]
+    x, y = small_corpus.data[start + 10:-1], small_corpus.data[start + 11:]
+    full, cut = rnnlib.loss_and_gradients(rnn, x, y, h0)[1], gradients.truncated_gradients(rnn, x, y, h0)
+    assert measured["cosine"][1, 3] == pytest.approx(cut.W.ravel() @ full.W.ravel() / np.linalg.norm(cut.W)
+                                                     / np.linalg.norm(full.W), rel=1e-12)
+    assert measured["ratio"][1, 0] == pytest.approx(np.linalg.norm(cut.b) / np.linalg.norm(full.b), rel=1e-12)
+    assert np.allclose(measured["cosine"][:, [1, 4]], 1) and np.allclose(measured["ratio"][:, [1, 4]], 1)
+    assert (measured["cosine"][:, 3] < 1 - 1e-9).all()
+
+
+def test_the_truncation_sentences_give_each_positions_depth_and_the_medians(small_corpus, capsys):
+    rnn = RNN.init(small_corpus.K, m=8, sigma=0.5, rng=1)
+    cut = gradients.truncation_cut(rnn, small_corpus, positions=3, length=60, warmup=10, seq_length=25)
+    assert cut["cosine"].shape == cut["ratio"].shape == (3, 5)
+    facts = gradients.describe_truncation_cut(cut)
+    depth, keeps = capsys.readouterr().out.splitlines()
+    assert "the loss at position j back-propagates j - 1 steps, 0 to 24, 12 on average" in depth
+    assert facts["cosine"]["W"] == np.median(cut["cosine"][:, 3])
+    assert f"a median cosine of b {facts['cosine']['b']:.3f}, U {facts['cosine']['U']:.3f}, W " in keeps
+
+
+def test_the_vanishing_split_adds_up_to_the_bound_over_the_norm(small_corpus, capsys):
+    models = {"small W": RNN.init(small_corpus.K, m=8, sigma=0.05, rng=1),
+              "large W": RNN.init(small_corpus.K, m=8, sigma=2.0, rng=1)}
+    facts = gradients.vanishing_split(models, small_corpus, positions=4, warmup=10, at=12)
+    stretch = gradients.stretches_at(small_corpus, 4, 22)[2]
+    rnn = models["large W"]
+    H = rnnlib.hidden_states(rnn, stretch, np.zeros(8))
+    steps = [np.linalg.norm(np.diag(1 - h ** 2) @ rnn.W, 2) for h in H[-12:]]
+    actual = rnnlib.jacobian_norms(rnn, stretch[10:], H[10])[-1]
+    assert facts["large W"]["rows"][2] == pytest.approx([np.log10(steps).sum(), np.log10(actual), np.median(steps)])
+    assert gradients.describe_split(facts) is facts
+    small, large = capsys.readouterr().out.splitlines()
+    for f in facts.values():
+        assert f["saturation"] + f["directions"] == pytest.approx(f["bound"] - f["actual"])
+        assert f["saturation"] >= 0 and f["directions"] >= -1e-9  # ||AB|| <= ||A|| ||B||, 1 - h^2 <= 1
+    assert facts["small W"]["sigma"] < 1 and "orders of magnitude below 1 by the size of W alone" in small
+    assert "by which the norm lies below 1, " in small and "by which the norm lies below the bound, " in large
+
+
+def test_the_first_adagrad_step_moves_entries_with_a_small_gradient_by_less_than_eta(small_corpus):
+    share = gradients.first_step_share(small_corpus)
+    rnn = RNN.init(small_corpus.K, rng=gradients.SEED)
+    x, y = rnnlib.sequence_at(small_corpus.data, 0, rnnlib.SEQ_LENGTH)
+    g = rnnlib.clip_gradients(rnnlib.loss_and_gradients(rnn, x, y, np.zeros(rnn.m))[1]).W
+    # eta |g| / sqrt(g^2 + eps) < 0.9 eta  exactly where  g^2 < 0.81 eps / 0.19
+    assert share == pytest.approx((g ** 2 < 0.81 * 1e-8 / 0.19).mean(), abs=2 / g.size)
+    assert 0 < share < 1
+
+
+def test_the_sigma_sentence_gives_the_share_the_first_step_moves_by_less_than_nine_tenths_of_eta(small_corpus,
+                                                                                                   capsys):
+    best = RNN.init(small_corpus.K, m=6, sigma=1.0, rng=2)
+    window = dict(sigma=np.array([0.2, 4.0, 9.0, 8.0]), sigma_updates=np.array([0, 1, 250, 1000]))
+    gradients.describe_sigma(window, SimpleNamespace(best=best), small_corpus)
+    share = gradients.first_step_share(small_corpus)
+    out = capsys.readouterr().out
+    assert out.startswith("sigma_max(W) is 0.20 untrained and 4.00 after one update: AdaGrad's first step is "
+                          "eta g / sqrt(g^2 + eps)")
+    assert f"it moves {share:.0%} of W's entries by less than 0.9 eta. It peaks at 9.00 (after 250 updates)" in out

@@ -218,3 +218,15 @@ def test_the_static_slider_shows_another_unit_offline_and_paper_shows_a_few(mark
         assert box.is_hidden() and page.locator(".on-paper").is_visible()
         assert page.locator(".on-paper b").all_inner_texts() == [reading.caption(u) for u in reading.by_strength()[:3]]
     assert outside == [] and errors == []
+
+
+def test_quotation_lengths_pair_the_marks_as_the_feature_does(capsys):
+    text = 'He said "hi" and "a longer one, this" then "open'
+    assert units.quotation_lengths(text).tolist() == [2, 18]
+    inside = units.text_features(text)["inside quotation marks"]
+    assert inside[8:12].tolist() == [1.0] * 4 and inside[12] == 0  # the marks and the 2 characters between
+    facts = units.describe_quotations(text, window=10)
+    assert facts == dict(median=10.0, within=0.5, count=2)
+    assert capsys.readouterr().out.startswith("The text's 2 quotations run 10 characters between their marks in the "
+                                              "median; 50% of them are 9 characters or shorter")
+    assert units.describe_quotations("no marks")["count"] == 0
