@@ -34,6 +34,7 @@ import math
 import numbers
 import os
 import signal
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -934,7 +935,9 @@ def _stop_requests():
             forced.append(signum)
             raise KeyboardInterrupt
         requested.append(signum)
-        print("\nStopping after this update (press Ctrl-C again to stop at once) ...", flush=True)
+        # in a notebook (an IPython kernel) the stop button sends the signal, and nothing reads Ctrl-C
+        again = "the stop button" if "ipykernel" in sys.modules else "Ctrl-C"
+        print(f"\nStopping after this update (press {again} again to stop at once, saving nothing) ...", flush=True)
 
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it

@@ -129,6 +129,7 @@ def test_a_real_ctrl_c_saves_and_the_resume_is_exact(folder):
     finally:
         child.kill()
         child.wait()
+    assert "Stopping after this update (press Ctrl-C again to stop at once, saving nothing)" in out
     assert "To continue: python3 run.py train poems.txt --checkpoint run.npz --resume" in out
     done = rnnlib.load_checkpoint(folder / "run.npz").update
     assert done > 20
