@@ -404,8 +404,22 @@ def _connect(address: str):
     except (OSError, ValueError, TypeError) as err:  # refused, timed out, or not an address at all
         raise SchedulerUnreachable(
             f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s ({type(err).__name__}): "
-            f"start one there with `dask scheduler` and workers with `dask worker {address} --nthreads 1`, "
-            f"or check the address") from None
+            f"check the address, or start one and its workers: {_start_commands(address)} (README.md, "
+            f"\"On a Dask cluster\")") from None
+
+
+def _start_commands(address: str) -> str:
+    """The commands that start a scheduler at address and its workers, with the `dask` of this Python's
+    environment (not on PATH unless it is activated), as the user would type it from here."""
+    dask = Path(sys.executable).with_name("dask")
+    with contextlib.suppress(ValueError):
+        dask = dask.relative_to(Path.cwd())
+    host, _, port = address.rpartition("://")[2].rpartition(":")
+    if host in ("127.0.0.1", "localhost"):  # this machine alone: nothing listens beyond it
+        return (f"`{dask} scheduler --host {host} --port {port} --dashboard-address {host}:8787`, then "
+                f"`{dask} worker {address} --nthreads 1 --host {host} --dashboard-address {host}:0`")
+    return (f"`{dask} scheduler` on that machine, then `{dask} worker {address} --nthreads 1` on each, on a "
+            f"network you trust")
 
 
 def map(function, jobs, *, workers: int | None = None, scheduler: str | None = None):
