@@ -191,7 +191,7 @@ def test_a_killed_worker_loses_only_its_run_and_the_rerun_trains_it(folder):
 def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
     nobody = f"tcp://127.0.0.1:{free_port}"
     # the scheduler's 10 s of waiting pass while the other mistakes are tried
-    waiting = start("--scheduler", nobody, "--out", "none.csv", cwd=folder)
+    waiting = start("--m", "8", "--eta", "0.1", "--scheduler", nobody, "--out", "none.csv", cwd=folder)  # 1 run
     (folder / "other.csv").write_text("name,score\nada,3\n", encoding="utf-8")
     (folder / "reversed.txt").write_text(TEXT[::-1], encoding="utf-8")
     (folder / "tiny.txt").write_text("A short text.\n", encoding="utf-8")
@@ -201,7 +201,14 @@ def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
     mistakes = {
         "a bad list value": (["poems.txt", "--m", "0,x"],
                              ["argument --m: must be a whole number >= 1, not '0', in '0,x'", "50,100,200"]),
-        "a bad rate": (["poems.txt", "--eta", "0.1,fast"], ["--eta: must be a positive number, not 'fast'"]),
+        "a bad rate": (["poems.txt", "--eta", "0.1,fast"], ["--eta: must be a positive number, not 'fast', in "
+                                                            "'0.1,fast' (a list is values separated by commas, e.g. "
+                                                            "0.05,0.1,0.2)"]),
+        "one bad value": (["poems.txt", "--m", "0"], ["--m: must be a whole number >= 1, not '0' (a list is values"]),
+        "a rate that is no number": (["poems.txt", "--eta", "abc"], ["--eta: must be a positive number, not 'abc' "
+                                                                     "(a list is values separated by commas, e.g. "
+                                                                     "0.05,0.1,0.2)"]),
+        "a bad seed": (["poems.txt", "--seeds", "-1"], ["e.g. 0,1,2"]),
         "a held-out part of everything": (["poems.txt", "--held-out", "1"], ["--held-out: must be a fraction"]),
         "both engines": (["poems.txt", "--workers", "2", "--scheduler", nobody], ["leave out one of the two"]),
         "another length of training": (["poems.txt", *GRID[:4], "--updates", "300"],
@@ -228,7 +235,12 @@ def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
         waiting.kill()
         waiting.wait()
     assert waiting.returncode == 1 and err.count("\n") == 1, err
+    assert said.startswith("Sweep on poems.txt") and "1 run, not yet in none.csv; 1 to train on the Dask" in said
+    # the commands it suggests name the dask of this environment (not on PATH), for this machine alone
+    dask = Path(sys.executable).with_name("dask")
     assert f"error: no Dask scheduler answered at {nobody} within 10 s" in err
+    assert (f"`{dask} scheduler --host 127.0.0.1 --port {free_port} --dashboard-address 127.0.0.1:8787`, then "
+            f"`{dask} worker {nobody} --nthreads 1 --host 127.0.0.1 --dashboard-address 127.0.0.1:0`") in err
     assert csv_file.read_bytes() == before and not (folder / "none.csv").exists()  # never touched by a refusal
 
 
