@@ -171,4 +171,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:  # stdout's reader went away (`| head`): stop quietly, with a Unix tool's status
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit stays quiet
+        sys.exit(141)  # 128 + SIGPIPE, as the shell shows for a tool that SIGPIPE ended

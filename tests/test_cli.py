@@ -316,3 +316,11 @@ def test_a_reader_that_goes_away_stops_sample_and_sweep_quietly_with_141(folder)
     assert status == 141
     assert_quiet(err)
     assert (folder / "sweep.csv").read_text().count("\n") == 2  # its row is kept: the header and the row
+
+
+def test_a_reader_that_goes_away_stops_bench_quietly_with_141(folder):
+    bench = [sys.executable, str(SCRIPTS.parent / "benchmarks" / "bench.py"), "--updates", "100", "--rounds", "3",
+             "--chars", "1000"]
+    status, err = into_head(bench, 1, cwd=folder)  # its first line; the measurements, a second later, meet the pipe
+    assert status == 141
+    assert_quiet(err)
