@@ -1,6 +1,7 @@
 """The project's set-up files agree with each other."""
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -117,3 +118,44 @@ def test_ci_runs_the_readmes_test_command():
 def test_the_book_is_kept_out_of_git():
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "data/goblet_book.txt" in ignored
+
+
+def test_a_clone_copied_with_its_venv_makes_the_venv_again_and_trains_in_its_own_folder(tmp_path):
+    """A clone copied (or moved) with its .venv: the venv's scripts and the editable install of rnnlib keep the
+    first folder's absolute path, so the copy would train with the first folder's rnnlib, into its results/.
+    run.py notices, says so in one line, and makes the venv again.  A real venv, with only what train needs."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "scripts").mkdir(parents=True)
+    for name in ("run.py", "pyproject.toml", "rnnlib.py", "runs.py", "scripts/train.py", "scripts/cli_common.py"):
+        shutil.copy(ROOT / name, first / name)
+    needed = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.startswith(("numpy==", "tqdm=="))]
+    (first / "requirements.txt").write_text("\n".join(needed) + "\n")
+    (first / "text.txt").write_text("the cat sat on the mat, and the dog sat on the log.\n" * 20)
+    env = {name: value for name, value in os.environ.items() if name not in ("RNN_RESULTS", "RNN_CORPUS")}
+
+    def train(folder, *more):
+        return subprocess.run([sys.executable, "run.py", "train", "text.txt", "--updates", "20", "--m", "8",
+                               "--sample-every", "0", *more], cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=900)
+
+    done = train(first)
+    assert done.returncode == 0 and (first / "results" / "text.npz").is_file(), done.stdout + done.stderr
+    shutil.copytree(first, second, symlinks=True)
+    shutil.rmtree(second / "results")  # the copy's own: a train into first's would find text.npz there
+
+    done = train(second)
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = [line for line in done.stdout.splitlines() if line.startswith("run.py: ")]
+    assert said[0] == (f"run.py: .venv/ was made for {first / '.venv'}, and its scripts and its install of rnnlib "
+                       f"point there (this folder was moved or copied): making it again here with {sys.executable} ...")
+    assert (second / "results" / "text.npz").is_file()
+    python = second / ".venv" / "bin" / "python"
+    found = subprocess.run([str(python), "-c", "import rnnlib; print(rnnlib.__file__, rnnlib.RESULTS_DIR)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert found == [str(second / "rnnlib.py"), str(second / "results")]
+    scripts = [path for path in (second / ".venv" / "bin").iterdir() if path.is_file() and not path.is_symlink()]
+    assert not [path.name for path in scripts if str(first) in path.read_bytes().decode("utf-8", "replace")]
+
+    done = train(second, "--force")  # the next command: nothing to say, nothing to install
+    assert done.returncode == 0 and not [line for line in done.stdout.splitlines() if line.startswith("run.py")]
