@@ -4,12 +4,16 @@ rerun that trains only the missing rows."""
 
 import csv
 import os
+import re
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from test_cli import SCRIPTS, TEXT, run, script
 
@@ -260,3 +264,62 @@ def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
                           timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     assert list(rows(folder / "mine.csv")) == [("8", "0.1", "25", "0")]
+
+
+def listening(pids) -> list:
+    """The addresses (host, port) that the processes pids and their children listen on for TCP connections."""
+    processes = [psutil.Process(pid) for pid in pids]
+    processes += [child for process in processes for child in process.children(recursive=True)]
+    return sorted({(c.laddr.ip, c.laddr.port) for process in processes
+                   for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN})
+
+
+def test_the_tests_cluster_listens_on_loopback_only(dask_cluster):
+    _, pids = dask_cluster
+    addresses = listening(pids)
+    assert len(addresses) >= 4 and {host for host, _ in addresses} == {"127.0.0.1"}, addresses  # comm and HTTP each
+
+
+def readme_one_machine_commands():
+    """The README's commands for a Dask cluster on this machine alone: the block that starts with `dask scheduler`
+    on 127.0.0.1, as argument lists."""
+    readme = (SCRIPTS.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if b.startswith(".venv/bin/dask scheduler --host 127.0.0.1")]
+    return [shlex.split(line) for line in block.splitlines()]
+
+
+def test_the_readmes_cluster_for_one_machine_listens_on_loopback_only_and_sweeps(folder, tmp_path):
+    scheduler, worker, sweep_line = readme_one_machine_commands()
+    assert scheduler[0] == worker[0] == ".venv/bin/dask" and sweep_line[:3] == ["python3", "run.py", "sweep"]
+    ports = {}
+    for port in ("8786", "8787"):  # free ones here, as other clusters may hold the README's
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports[port] = str(s.getsockname()[1])
+
+    def here(words):  # the dask of this environment, and the free ports
+        words = [re.sub(r"\b(8786|8787)\b", lambda m: ports[m.group()], word) for word in words]
+        return [sys.executable, "-m", "dask", *words[1:]] if words[0] == ".venv/bin/dask" else words
+
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path, start_new_session=True)
+    processes = [subprocess.Popen(here(scheduler), **quiet)]
+    address = f"tcp://127.0.0.1:{ports['8786']}"
+    try:
+        wait_for(lambda: ("127.0.0.1", int(ports["8786"])) in listening([processes[0].pid]), "scheduler")
+        processes.append(subprocess.Popen(here(worker), **quiet))
+        status, out, err = run("sweep", "poems.txt", "--m", "8,12", "--updates", "50", "--scheduler", address,
+                               "--out", "readme.csv", cwd=folder)
+        assert status == 0 and f"on the Dask cluster at {address}" in out, err
+        addresses = listening([process.pid for process in processes])
+        # the scheduler, its dashboard, and for each of the 2 workers its nanny, itself and its HTTP port
+        assert len(addresses) >= 8 and {host for host, _ in addresses} == {"127.0.0.1"}, addresses
+        assert ("127.0.0.1", int(ports["8787"])) in addresses  # the dashboard, where the README says
+    finally:
+        for process in reversed(processes):  # the workers first; each in its session, with its children
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
