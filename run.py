@@ -5,7 +5,7 @@
     python3 run.py test     the tests: pytest, and nbval re-executing every notebook
     python3 run.py bench    speed: µs per training update against the plain implementation,
                             and synthesis characters per second
-    python3 run.py lab      open the notebooks in JupyterLab
+    python3 run.py lab      open the notebooks in JupyterLab (kernels over Unix sockets, notebooks trusted)
     python3 run.py serve    the temperature slider as a web page (Voilà) on http://127.0.0.1:8866/
     python3 run.py train    train on any text (TEXT, default the book), checkpointing to results/;
                             Ctrl-C saves, --resume continues (--help lists the options)
@@ -48,7 +48,7 @@ COMMANDS = {
     "report": [str(ROOT / "scripts" / "build_report.py")],
     "test": ["-m", "pytest"],
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
-    "lab": ["-m", "jupyter", "lab", str(ROOT / "notebooks")],
+    "lab": [str(ROOT / "scripts" / "lab.py")],
     "serve": [str(ROOT / "scripts" / "serve.py")],
     "train": [str(ROOT / "scripts" / "train.py")],
     "sample": [str(ROOT / "scripts" / "sample.py")],

@@ -83,15 +83,18 @@ def strip_local_links(handler, notebook, cwd):
 
 
 class QuietLog(logging.Filter):
-    """Keeps Voilà's terminal free of warnings that ask nothing of the user.  Dropped: Jupyter's
-    "Notebook ... is not trusted" (trust concerns the outputs saved in a notebook, and Voilà shows
-    none of them: it runs the notebook afresh), and tornado's note that jupyter_server's websocket
-    ping timeout is longer than the interval (their two ping schemes disagree; the connection is
-    fine).  The shutdown of a closed page's kernel is information, not a warning."""
+    """Keeps a Jupyter server's terminal (Voilà's here, JupyterLab's in lab.py) free of lines that ask
+    nothing of the user.  Dropped: Jupyter's "Notebook ... is not trusted" (trust concerns the outputs
+    saved in a notebook, and Voilà shows none of them: it runs the notebook afresh; lab.py signs the
+    project's), tornado's note that jupyter_server's websocket ping timeout is longer than the
+    interval (their two ping schemes disagree; the connection is fine), and the language-server
+    extension's list of the ~20 servers that are not installed (none is, and none is needed).  The
+    shutdown of a closed page's kernel is information, not a warning."""
 
     def filter(self, record):
         message = record.getMessage()
-        if "is not trusted" in message or message.startswith("The websocket_ping_timeout"):
+        if ("is not trusted" in message or message.startswith("The websocket_ping_timeout")
+                or message.startswith("Skipped non-installed server(s)")):
             return False
         if message.startswith("Culling 'idle' kernel"):
             record.levelno, record.levelname = logging.INFO, "INFO"
