@@ -159,3 +159,40 @@ def test_a_clone_copied_with_its_venv_makes_the_venv_again_and_trains_in_its_own
 
     done = train(second, "--force")  # the next command: nothing to say, nothing to install
     assert done.returncode == 0 and not [line for line in done.stdout.splitlines() if line.startswith("run.py")]
+
+
+# What the README states as measured on a machine: a time, a speed-up, a size, a loss that training printed.
+MEASURED = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|µs|MB)\b|\d+½? minutes?\b|\b\d+-(?:second|minute)\b|\d×"
+                      r"|\b\d+ times (?:one|the)\b|Best smooth loss: \d|held-out bpc")
+
+
+def readme_blocks(readme: str):
+    """The README's paragraphs and list items, each a code block joined to the prose before it (whose words
+    introduce what the block shows)."""
+    blocks, prose = [], []
+    for part in re.split(r"(```.*?```)", readme, flags=re.S):
+        if part.startswith("```"):
+            prose[-1:] = [(prose[-1] if prose else "") + "\n" + part]
+            continue
+        blocks += prose
+        prose = [item for paragraph in re.split(r"\n\s*\n", part)
+                 for item in re.split(r"\n(?=- )", paragraph) if item.strip()]
+    return blocks + prose
+
+
+def test_every_measurement_the_readme_states_says_it_is_one_machines():
+    readme = (ROOT / "README.md").read_text()
+    numbers = readme.split("### Numbers in this README", 1)[1].split("\n#", 1)[0]
+    assert "measured on one machine" in numbers and "another machine's will differ" in numbers
+    unsaid = [block for block in readme_blocks(readme) if MEASURED.search(block.split("```")[0] + "".join(
+        re.findall(r"```\n(?:Best|  m ).*?```", block, flags=re.S))) and "(#numbers-in-this-readme)" not in block
+              and block not in numbers]
+    assert unsaid == []
+
+
+def test_the_readmes_sweep_example_concludes_nothing_from_one_seed_on_one_machine():
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("To train it on the whole text: python3 run.py train /tmp/textwrap.txt", 1)[1]
+    verdict = " ".join(after.split("```", 1)[1].strip().split("\n\n", 1)[0].split())
+    assert "That is one machine's table" in verdict and "seeds 0, 1 and 2" in verdict
+    assert "held on both machines and for all three seeds" in verdict and "--seeds 0,1,2" in verdict
