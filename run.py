@@ -9,7 +9,8 @@
     python3 run.py serve    the temperature slider as a web page (Voilà) on http://127.0.0.1:8866/
     python3 run.py train    train on any text (TEXT, default the book), checkpointing to results/;
                             Ctrl-C saves, --resume continues (--help lists the options)
-    python3 run.py sample   print text from a trained checkpoint: --prime, --temperature, --length
+    python3 run.py sample   print text from a trained checkpoint (default: the model written last, by
+                            train or by the report): --prime, --temperature, --length
     python3 run.py sweep    train every combination of --m, --eta, --seq-length and --seeds in worker
                             processes (or on a Dask cluster: --scheduler), one CSV row per run
     python3 run.py test-pythons [PYTHON ...]
