@@ -170,7 +170,8 @@ def test_a_vocabulary_of_any_characters_survives_the_checkpoint(folder):
 
 def test_a_real_ctrl_c_saves_and_the_resume_is_exact(folder):
     args = [*script("train"), "poems.txt", "--updates", "1000000", "--checkpoint", "run.npz", *FAST]
-    child = subprocess.Popen(args, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    child = subprocess.Popen(args, cwd=folder, env={**os.environ, "RNN_RESULTS": str(folder / "results")},
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
     try:
         lines = iter(child.stdout.readline, "")
