@@ -22,7 +22,9 @@ seed does), complex128 for the complex-step gradients, which run through the ver
 
 Sections, in the order data flows through them: corpus · model · loss and gradients ·
 gradient checks · optimiser · training · checkpoints · synthesis.  The report's tables,
-figures and widgets live beside the notebooks, in notebooks/report.py.
+figures and widgets live beside the notebooks, in notebooks/; parallel runs in runs.py.  gradcheck,
+beside this file, holds someone else's gradient function against loss_and_gradients and names the
+usual mistake.
 """
 
 from __future__ import annotations
@@ -66,8 +68,7 @@ DEFAULT_SEED = 0   # the main run's seed, fixed before any result was seen
 def as_generator(rng=None):
     """A numpy Generator from a Generator, an int seed, or None (seed DEFAULT_SEED: runs are
     reproducible unless you ask otherwise).  The global RNG is never used."""
-    if rng is None:
-        rng = DEFAULT_SEED
+    rng = DEFAULT_SEED if rng is None else rng
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
@@ -113,6 +114,14 @@ def read_text(path) -> str:
     return text
 
 
+ENCODE_CHUNK = 2**16  # characters Corpus.encode turns into indices at a time
+
+
+def _code_points(text: str) -> np.ndarray:
+    """Text as uint32 code points: unlike numpy's str arrays, keeps trailing NUL characters."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
 def python_docs_text() -> str:
     """The offline default corpus: Python's own reference documentation (pydoc_data.topics,
     shipped with every CPython), topics in sorted order; about 465,000 characters."""
@@ -124,7 +133,8 @@ class Corpus:
     """A text, its vocabulary, and the whole text encoded once.
 
     text: str;  chars: the K distinct characters, sorted;  char_to_ind / ind_to_char: the
-    two maps;  data: (len(text),) int indices, read-only;  source: what was loaded, for display.
+    two maps;  data: (len(text),) the indices, read-only, in the smallest unsigned type that
+    holds K - 1 (one byte a character for K <= 256);  source: what was loaded, for display.
     chars may be given, a superset of the text's (a part of a text keeps the whole's vocabulary).
     """
 
@@ -137,7 +147,8 @@ class Corpus:
         self.chars = tuple(sorted(set(text) if chars is None else set(chars)))
         self.char_to_ind = {ch: i for i, ch in enumerate(self.chars)}
         self.ind_to_char = dict(enumerate(self.chars))
-        self._lookup = np.full(ord(self.chars[-1]) + 1, -1, dtype=np.intp)  # code point -> index
+        # code point -> index, -1 for a character outside the vocabulary, the last entry for any above them all
+        self._lookup = np.full(ord(self.chars[-1]) + 2, -1, dtype=np.intp)
         self._lookup[[ord(ch) for ch in self.chars]] = np.arange(self.K)
         self.data = self.encode(text)
         self.data.flags.writeable = False
@@ -153,18 +164,21 @@ class Corpus:
         return f"Corpus({self.source}: {len(self.text):,} characters, K = {self.K})"
 
     def encode(self, s: str) -> np.ndarray:
-        """(len(s),) int indices of the characters of s.  A character outside the vocabulary
-        raises ValueError naming it and its position."""
-        codes = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        known = codes < len(self._lookup)
-        indices = np.where(known, self._lookup[np.where(known, codes, 0)], -1)
-        bad = np.flatnonzero(indices < 0)
-        if bad.size:
-            pos = int(bad[0])
-            raise ValueError(
-                f"character {s[pos]!r} (U+{ord(s[pos]):04X}) at position {pos} is not in the "
-                f"vocabulary of {self.source} (K = {self.K}): use only characters of the "
-                f"training text ({bad.size} unknown in all)")
+        """(len(s),) the indices of the characters of s, in data's type.  A character outside the
+        vocabulary raises ValueError naming it and its position.  Made ENCODE_CHUNK characters at
+        a time, so that memory beyond the result stays small whatever the length of s."""
+        indices = np.empty(len(s), dtype=np.min_scalar_type(self.K - 1))
+        for start in range(0, len(s), ENCODE_CHUNK):
+            codes = _code_points(s[start:start + ENCODE_CHUNK])
+            chunk = self._lookup[np.minimum(codes, len(self._lookup) - 1)]
+            if chunk.min() < 0:
+                pos = start + int(np.argmax(chunk < 0))
+                unknown = sum(map(s.count, set(s) - set(self.chars)))
+                raise ValueError(
+                    f"character {s[pos]!r} (U+{ord(s[pos]):04X}) at position {pos} is not in the "
+                    f"vocabulary of {self.source} (K = {self.K}): use only characters of the "
+                    f"training text ({unknown} unknown in all)")
+            indices[start:start + ENCODE_CHUNK] = chunk
         return indices
 
     def split(self, fraction: float = 0.9) -> tuple[Corpus, Corpus]:
@@ -298,26 +312,26 @@ class RNN(Params):
 
         dtype=np.float32 trains in single precision: RNN.init(K, dtype=np.float32).  The draws
         are the float64 ones, rounded; training, checkpoints and synthesis keep the dtype."""
-        rnn = cls(positive_int(m, "m"), positive_int(K, "K"), dtype)
-        if not (isinstance(sigma, numbers.Real) and math.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"sigma must be a finite number >= 0, not {sigma!r}")
-        rng = as_generator(rng)
+        rnn = cls(m, K, dtype)  # which checks m and K
+        sigma, rng = positive_number(sigma, "sigma", or_zero=True), as_generator(rng)
         for name in ("U", "W", "V"):
             rnn[name][...] = rng.normal(0.0, sigma, rnn[name].shape)
         return rnn
 
 
-def positive_int(value, name: str) -> int:
-    """value as an int, or ValueError naming `name` if it is not a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+def positive_int(value, name: str, *, or_zero: bool = False) -> int:
+    """value as an int, or ValueError naming `name` if it is not a whole number >= 1 (>= 0 with or_zero)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if or_zero else 1):
+        raise ValueError(f"{name} must be a {'whole number >= 0' if or_zero else 'positive integer'}, not {value!r}")
     return int(value)
 
 
-def positive_number(value, name: str) -> float:
-    """value as a float, or ValueError naming `name` if it is not a finite number > 0."""
-    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, not {value!r}")
+def positive_number(value, name: str, *, or_zero: bool = False) -> float:
+    """value as a float, or ValueError naming `name` if it is not a finite number > 0 (>= 0 with or_zero)."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value)
+                                       and (value >= 0 if or_zero else value > 0)):
+        raise ValueError(f"{name} must be a {'finite number >= 0' if or_zero else 'positive finite number'}, "
+                         f"not {value!r}")
     return float(value)
 
 
@@ -371,8 +385,12 @@ def bits_per_char(rnn: RNN, x, h0=None) -> float:
     indices, with the hidden state carried from h0 (default zeros) through all of x, as in
     training.  Computed in chunks of about a million probabilities, so memory stays the same
     whatever n: the loss of each chunk, continued from the last hidden state of the one before."""
+    x = np.asarray(x)
     h = np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else np.asarray(h0, dtype=rnn.dtype)
-    x = _check_text(rnn, x, h)
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x must be a 1-D index array of at least 2 characters (one prediction), "
+                         f"not shape {x.shape}")
+    _check_sequence(rnn, x[:-1], x[1:], h)
     chunk, nats = max(1, 2**20 // rnn.K), 0.0
     for start in range(0, x.size - 1, chunk):
         end = min(start + chunk, x.size - 1)     # inputs x[start:end] predict x[start+1:end+1]
@@ -380,17 +398,6 @@ def bits_per_char(rnn: RNN, x, h0=None) -> float:
         nats += cross_entropy(probabilities(rnn, H), x[start + 1:end + 1]).item()
         h = H[-1]
     return nats / (x.size - 1) / math.log(2)
-
-
-def _check_text(rnn, x, h0) -> np.ndarray:
-    """x as an array, or ValueError: a text of int indices this RNN reads, long enough for one
-    prediction (2 characters), and h0 a hidden state of this RNN."""
-    x = np.asarray(x)
-    if x.ndim != 1 or x.size < 2:
-        raise ValueError(f"x must be a 1-D index array of at least 2 characters (one prediction), "
-                         f"not shape {x.shape}")
-    _check_sequence(rnn, x[:-1], x[1:], h0)
-    return x
 
 
 def _check_sequence(rnn, x, y, h0):
@@ -607,15 +614,14 @@ def clipped_counts(grads: Params, limit: float = CLIP) -> np.ndarray:
 # ----------------------------------------------------------------------------- training
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: only the declared fields, nothing attached from outside
 class History:
     """What train records.
 
     smooth_loss: (updates,) the smooth loss after each update's loss, update 0 first;
     samples: {update: text}; best: a copy of the RNN at the lowest smooth loss (the
     parameters that gave that loss), with best_loss and best_update;
-    updates_per_epoch: where the epochs start; eval_bpc: {update: bits per character on the
-    held-out eval_data}; interrupted: stopped early by Ctrl-C;
+    updates_per_epoch: where the epochs start; interrupted: stopped early by Ctrl-C;
     clipped: (updates, 5) ints, row u the number of gradient entries of b, c, U, W, V whose
     magnitude exceeded the clipping limit at update u (CLIP, 5, when training does not clip);
     -1 in a run resumed from a checkpoint written before they were counted.
@@ -627,7 +633,6 @@ class History:
     best_loss: float
     best_update: int
     updates_per_epoch: int
-    eval_bpc: dict = field(default_factory=dict)
     interrupted: bool = False
     clipped: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
 
@@ -646,7 +651,7 @@ def updates_per_epoch(n_chars: int, seq_length: int) -> int:
     return (n_chars - 1) // seq_length
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TrainingState:
     """The complete state of a training run between two updates: what a checkpoint file holds
     and what `resume` continues from.
@@ -656,7 +661,6 @@ class TrainingState:
     optimiser: AdaGrad with its memory G; rng: the sampling generator; update: updates done;
     epoch and e: where the next sequence starts; h: the hidden state carried into it;
     smooth: the current smooth loss; total: the number of updates the run aims at;
-    eval_data: held-out int indices measured every eval_every updates (or None);
     finished: where the state goes once update reaches total (or None), see train.
     """
 
@@ -677,9 +681,7 @@ class TrainingState:
     chars: tuple
     corpus_sha256: str
     source: str
-    eval_data: np.ndarray | None = None
     clip: float | None = CLIP
-    eval_every: int = 10_000
     finished: Path | None = None
 
     @property
@@ -719,27 +721,25 @@ def text_fingerprint(text: str) -> str:
 def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: int = SEQ_LENGTH,
           eta: float = ETA, clip: float | None = CLIP, sample_every=10_000, sample_length: int = 200, rng=None,
           progress: bool = True, checkpoint=None, checkpoint_every: int = 10_000,
-          eval_data=None, eval_every: int = 10_000, on_update=None, finished=None) -> History:
+          on_update=None, finished=None) -> History:
     """Train rnn in place with AdaGrad on corpus; return the History.
 
     Runs `epochs` epochs or `updates` updates, whichever ends first (give at least one).
     Each update takes the next seq_length characters x and their successors y, carries h
     over from the previous sequence (zeros at the start of each epoch), clips the gradients
-    to [-5, 5] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
+    to [-clip, clip] and takes one AdaGrad step.  Every `sample_every` updates (update 0 included;
     None for never) a `sample_length`-character sample is drawn from the current h and input
     character with rng (history.samples[update]).  on_update(state), if given, is called after
     every update, once it is whole: state is the TrainingState, with state.update the number of
     updates done, state.rnn the parameters after them and state.history the record so far (a
-    terminal prints each sample from it as it is drawn; a notebook records what it alone needs).
-    eval_data: held-out int indices (e.g. corpus.split()[1].data); every
-    `eval_every` updates, at the same moment as the samples, history.eval_bpc[update] records
-    bits_per_char(rnn, eval_data).  Training runs in rnn's dtype: float64, or float32 from
+    terminal prints each sample from it as it is drawn; runs.run measures the held-out text; a
+    notebook records what it alone needs).  Training runs in rnn's dtype: float64, or float32 from
     RNN.init(K, dtype=np.float32).  With a vocabulary larger than 4 seq_length, dL/dU and U's
     AdaGrad step cover only the columns of each sequence's characters (the others have no
     gradient): the same step (bit for bit in float64), at a cost that grows gently with K.
 
-    clip: the limit of the clipping, [-clip, clip] (None: no clipping); history.clipped counts,
-    at each update, the entries of each gradient that exceed it (exceed 5 when None).
+    clip: the limit on each gradient entry (None: no clipping); history.clipped counts, at each
+    update, the entries of each gradient beyond it (beyond CLIP, 5, when None).
 
     checkpoint: a path; the complete training state is written there (atomically) every
     `checkpoint_every` updates and when training ends; `resume` continues from it.
@@ -762,14 +762,11 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         raise ValueError(f"the corpus ({corpus.source}) has {len(corpus.data)} characters, fewer "
                          f"than seq_length + 1 = {seq_length + 1}: use a longer text or a "
                          f"shorter seq_length")
-    if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
-        raise ValueError(f"clip must be a positive number (the limit on each gradient entry) or None, not {clip!r}")
-    if eval_data is not None:  # refused now if the network cannot read it, not at update 0
-        eval_data = _check_text(rnn, np.array(eval_data), np.zeros(rnn.m))  # a copy: the run keeps it
+    clip = None if clip is None else positive_number(clip, "clip")
     per_epoch = updates_per_epoch(len(corpus.data), seq_length)
     state = TrainingState(
         rnn=rnn, optimiser=AdaGrad(eta=eta), rng=as_generator(rng), update=0, epoch=0, e=0,
-        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan, clip=None if clip is None else float(clip),
+        h=np.zeros(rnn.m, dtype=rnn.dtype), smooth=math.nan, clip=clip,
         history=History(smooth_loss=np.empty(0), samples={}, best=rnn.copy(), best_loss=math.inf,
                         best_update=0, updates_per_epoch=per_epoch),
         total=_total_updates(per_epoch, epochs, updates), seq_length=seq_length,
@@ -777,7 +774,6 @@ def train(rnn: RNN, corpus: Corpus, *, epochs=None, updates=None, seq_length: in
         sample_length=positive_int(sample_length, "sample_length"),
         checkpoint_every=positive_int(checkpoint_every, "checkpoint_every"),
         chars=corpus.chars, corpus_sha256=text_fingerprint(corpus.text), source=corpus.source,
-        eval_data=eval_data, eval_every=positive_int(eval_every, "eval_every"),
         finished=None if finished is None else Path(finished))
     return _run(state, corpus, checkpoint, progress, on_update)
 
@@ -822,14 +818,13 @@ class OtherTextWarning(UserWarning):
 def _run(state: TrainingState, corpus: Corpus, checkpoint, progress, on_update=None) -> History:
     """The training loop, from state to state.total updates; see train."""
     rnn, history, s, data = state.rnn, state.history, state.seq_length, corpus.data
-    smooth_loss = np.empty(state.total)
-    smooth_loss[:state.update] = history.smooth_loss[:state.update]
-    history.smooth_loss = smooth_loss[:state.update]
-    clipped = np.empty((state.total, 5), dtype=np.int64)
-    clipped[:state.update] = history.clipped[:state.update]
-    history.clipped = clipped[:state.update]
-    bar = _progress_bar(state, progress)
-    saved_at = None
+    # room for the whole run: after each update, history's arrays are views of the part done
+    smooth_loss, clipped = np.empty(state.total), np.empty((state.total, 5), dtype=np.int64)
+    smooth_loss[:state.update], clipped[:state.update] = history.smooth_loss, history.clipped
+    bar = saved_at = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=state.total, initial=state.update, unit="update", mininterval=0.5)
     try:
         with _stop_requests() as stop_requested:
             while state.update < state.total and not stop_requested():
@@ -907,10 +902,10 @@ def _update(state: TrainingState, x, y, corpus: Corpus, smooth_loss: np.ndarray,
         history.best_loss, history.best_update = state.smooth, u
     if state.sample_every is not None and u % state.sample_every == 0:
         history.samples[u] = corpus.decode(synthesize(rnn, state.h, x[0], state.sample_length, rng=state.rng))
-    if state.eval_data is not None and u % state.eval_every == 0:
-        history.eval_bpc[u] = bits_per_char(rnn, state.eval_data)
-    clipped[u] = clipped_counts(grads, CLIP if state.clip is None else state.clip)
-    state.optimiser.step(rnn, grads if state.clip is None else clip_gradients(grads, state.clip))
+    clipped[u] = clipped_counts(grads, state.clip or CLIP)  # counted against CLIP when not clipping
+    if state.clip is not None:
+        clip_gradients(grads, state.clip)
+    state.optimiser.step(rnn, grads)
     state.h, state.e, state.update = h_next, state.e + state.seq_length, u + 1
 
 
@@ -940,13 +935,9 @@ def _stop_requests():
         print(f"\nStopping after this update (press {again} again to stop at once, saving nothing) ...", flush=True)
 
     previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it
-        previous = None
-    else:
-        try:
+    if previous is not signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it
+        with contextlib.suppress(ValueError):  # not the main thread: signals cannot be caught there
             signal.signal(signal.SIGINT, handler)
-        except ValueError:  # not the main thread: signals cannot be caught here
-            previous = None
     try:
         yield lambda: bool(requested)
     except KeyboardInterrupt:
@@ -954,15 +945,8 @@ def _stop_requests():
             raise
         requested.append("KeyboardInterrupt")
     finally:
-        if previous is not None:
+        if previous is not None and signal.getsignal(signal.SIGINT) is handler:
             signal.signal(signal.SIGINT, previous)
-
-
-def _progress_bar(state: TrainingState, progress):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=state.total, initial=state.update, unit="update", mininterval=0.5)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -993,14 +977,11 @@ def save_checkpoint(path, state: TrainingState) -> Path:
         "sample_updates": np.array([u for u, _ in samples], dtype=np.int64),
         "sample_lengths": np.array([len(text) for _, text in samples], dtype=np.int64),
         "sample_texts": _code_points("".join(text for _, text in samples)),
-        "eval_every": state.eval_every, "eval_updates": np.array(list(history.eval_bpc), dtype=np.int64),
         "finished": np.array("" if state.finished is None else _relative_to(state.finished, path.parent)),
-        "eval_bpc": np.array(list(history.eval_bpc.values()), dtype=float),
-        "clip": math.nan if state.clip is None else state.clip,
-        "clipped": history.clipped[:state.update].astype(np.min_scalar_type(state.rnn.theta.size)),
+        "clip": math.nan if state.clip is None else state.clip,  # nan: no clipping
+        # signed, for the -1 of a count unknown; the smallest type that holds every count
+        "clipped": history.clipped[:state.update].astype(np.min_scalar_type(-state.rnn.theta.size)),
     }
-    if state.eval_data is not None:
-        fields["eval_data"] = state.eval_data.astype(np.min_scalar_type(state.rnn.K - 1))
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1024,11 +1005,6 @@ def _relative_to(path: Path, folder: Path) -> str:
         return os.path.relpath(path, folder)
     except ValueError:  # another drive, on Windows
         return str(Path(path).resolve())
-
-
-def _code_points(text: str) -> np.ndarray:
-    """Text as uint32 code points: unlike numpy's str arrays, keeps trailing NUL characters."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _text(codes: np.ndarray) -> str:
@@ -1080,34 +1056,26 @@ def _checkpoint_from_fields(f: dict) -> TrainingState:
     rng_state = json.loads(str(f["rng"]))
     rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
     rng.bit_generator.state = rng_state
-    seq_length, per_epoch = int(f["seq_length"]), int(f["updates_per_epoch"])
-    no_evals = np.zeros(0, dtype=np.int64)  # checkpoints from before held-out evaluation have none
-    eval_bpc = dict(zip(f.get("eval_updates", no_evals).tolist(), f.get("eval_bpc", no_evals).tolist(),
-                        strict=True))
-    eval_data = f.get("eval_data")
-    if eval_data is not None and (eval_data.ndim != 1 or eval_data.size < 2 or eval_data.max() >= K):
-        raise ValueError("the held-out data does not fit the network")
-    # checkpoints from before the counts were kept: unknown counts (-1) under the assignment's clipping
-    clipped = np.array(f["clipped"], dtype=np.int64) if "clipped" in f else np.full((update, 5), -1)
+    # a checkpoint from before the counts were kept: all unknown (-1), under the assignment's clipping
+    counts, clip = f.get("clipped", np.full((update, 5), -1)), float(f.get("clip", CLIP))
+    clipped = counts.astype(np.int64)
+    if counts.dtype.kind == "u":  # an earlier rnnlib saved unknown (-1) unsigned: the type's largest value
+        clipped[counts == np.iinfo(counts.dtype).max] = -1
     if clipped.shape != (update, 5):
         raise ValueError("the clipping counts disagree with the update count")
-    clip = float(f.get("clip", CLIP))
-    if not (clip > 0 or math.isnan(clip)):
-        raise ValueError(f"the clipping limit {clip} is not positive")
     history = History(smooth_loss=np.array(f["smooth_loss"], dtype=float),
                       samples={u: texts[end - n:end] for u, n, end in
                                zip(f["sample_updates"].tolist(), lengths.tolist(), ends)},
                       best=best, best_loss=float(f["best_loss"]), best_update=int(f["best_update"]),
-                      updates_per_epoch=per_epoch, eval_bpc=eval_bpc, clipped=clipped)
+                      updates_per_epoch=int(f["updates_per_epoch"]), clipped=clipped)
     return TrainingState(
         rnn=rnn, history=history, optimiser=AdaGrad(eta=float(f["eta"]), eps=float(f["eps"]), G=G),
         rng=rng, update=update, epoch=int(f["epoch"]), e=int(f["e"]), h=np.array(f["h"], dtype=rnn.dtype),
-        smooth=float(f["smooth"]), total=int(f["total"]), seq_length=seq_length,
+        smooth=float(f["smooth"]), total=int(f["total"]), seq_length=int(f["seq_length"]),
         sample_every=int(f["sample_every"]) or None, sample_length=int(f["sample_length"]),
         checkpoint_every=int(f["checkpoint_every"]), chars=chars,
         corpus_sha256=str(f["corpus_sha256"]), source=_text(f["source"]),
-        eval_data=None if eval_data is None else eval_data.astype(np.intp),
-        eval_every=int(f.get("eval_every", 10_000)), clip=None if math.isnan(clip) else clip)
+        clip=None if math.isnan(clip) else positive_number(clip, "the clipping limit"))
 
 # ----------------------------------------------------------------------------- synthesis
 
@@ -1119,10 +1087,7 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
     Drawn by inverse CDF: the first index whose cumulative probability exceeds u ~ U[0, 1).
     The temperature T divides the logits: T < 1 sharpens, T > 1 flattens.
     """
-    T = check_temperature(temperature)
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, not {n}")
+    T, n = positive_number(temperature, "temperature"), positive_int(n, "n", or_zero=True)
     if not 0 <= x0 < rnn.K:
         raise ValueError(f"x0 must be a character index in [0, {rnn.K}), not {x0}")
     rng = as_generator(rng)
@@ -1148,17 +1113,6 @@ def synthesize(rnn: RNN, h0, x0: int, n: int, temperature: float = 1.0, rng=None
         x = cdf_head.searchsorted(u * cdf[-1], side="right")
         Y.append(x)
     return np.array(Y, dtype=np.intp)
-
-
-def check_temperature(temperature) -> float:
-    """temperature as a float, or ValueError if it is not a positive finite number."""
-    try:
-        T = float(temperature)
-    except (TypeError, ValueError):
-        T = math.nan
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"temperature must be a positive finite number, not {temperature!r}")
-    return T
 
 
 def generate(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, prime: str | None = None,

@@ -13,6 +13,9 @@
                             train or by the report): --prime, --temperature, --length
     python3 run.py sweep    train every combination of --m, --eta, --seq-length and --seeds in worker
                             processes (or on a Dask cluster: --scheduler), one CSV row per run
+    python3 run.py check FILE:FUNCTION --convention min-char-rnn|dd2424
+                            check your own RNN's gradients against rnnlib's exact ones, and name
+                            the usual mistake when one fits
     python3 run.py test-pythons [PYTHON ...]
                             for contributors: the tests over tests/ (not the notebooks) under each
                             supported Python on PATH (python3.11, ...) or each PYTHON given, each
@@ -54,6 +57,7 @@ COMMANDS = {
     "train": [str(ROOT / "scripts" / "train.py")],
     "sample": [str(ROOT / "scripts" / "sample.py")],
     "sweep": [str(ROOT / "scripts" / "sweep.py")],
+    "check": [str(ROOT / "scripts" / "check.py")],
 }
 
 
@@ -186,7 +190,7 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
-    if argv[0] not in ("train", "sample", "sweep"):  # theirs are paths the user typed, from the user's folder
+    if argv[0] not in ("train", "sample", "sweep", "check"):  # theirs are paths the user typed, from the user's folder
         os.chdir(ROOT)
     if os.name != "nt":
         # Not a child: the command becomes this process, so a signal sent to run.py's pid

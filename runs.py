@@ -1,11 +1,12 @@
 """Many independent training runs at once, each in its own worker process: on this machine with
 joblib's process pool (loky), or on a Dask cluster given its scheduler's address.
 
-rnnlib trains one run; this module only dispatches.  One implementation serves the notebooks
-(notebooks/report.py), `run.py sweep` (scripts/sweep.py) and the tests:
+rnnlib trains one run; this module dispatches many, and measures each on its held-out part.  One
+implementation serves the notebooks, `run.py sweep` (scripts/sweep.py) and the tests:
 
     Spec(m=50, eta=0.2, seed=1, updates=5_000, held_out=0.1)   one training's settings
-    run(spec, text) -> Result            that training, in this process
+    run(spec, text) -> Result            that training, in this process (and its held-out
+                                         bits per character, through rnnlib.train's on_update)
     map(run, [(spec, text), ...])        many, in worker processes: (index, Result or RunFailed)
                                          as each finishes
     Runner(workers=2).submit(f, *args)   one job in the background: a concurrent.futures.Future
@@ -32,7 +33,7 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,8 @@ class Spec:
     trains with rng=S, as `run.py train --seed S` does; it stops after `updates` updates or
     `epochs` epochs, whichever comes first (give at least one).  held_out: the last fraction
     of the text is never trained on, and the final parameters' bits per character on it are
-    measured (0: train on all of it); eval_every: measure it also every that many updates
-    (history.eval_bpc), as rnnlib.train's eval_every does."""
+    measured (0: train on all of it); eval_every: measure it also every that many updates along
+    the way (Result.eval_bpc)."""
 
     m: int = rnnlib.M
     eta: float = rnnlib.ETA
@@ -74,16 +75,14 @@ class Spec:
     eval_every: int | None = None
 
     def __post_init__(self):
-        for name in ("m", "seq_length") + tuple(n for n in ("updates", "epochs", "eval_every")
-                                                 if getattr(self, n) is not None):
-            rnnlib.positive_int(getattr(self, name), name)
+        for name in ("m", "seq_length", "updates", "epochs", "eval_every"):
+            if getattr(self, name) is not None:
+                rnnlib.positive_int(getattr(self, name), name)
         if self.updates is None and self.epochs is None:
             raise ValueError("give updates or epochs (or both: the run stops at the first reached)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
-            raise ValueError(f"seed must be a whole number >= 0, not {self.seed!r}")
+        rnnlib.positive_int(self.seed, "seed", or_zero=True)
         rnnlib.positive_number(self.eta, "eta")
-        if not (isinstance(self.sigma, numbers.Real) and math.isfinite(self.sigma) and self.sigma >= 0):
-            raise ValueError(f"sigma must be a finite number >= 0, not {self.sigma!r}")
+        rnnlib.positive_number(self.sigma, "sigma", or_zero=True)
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', not {self.dtype!r}")
         if not (isinstance(self.held_out, numbers.Real) and 0 <= self.held_out < 1):
@@ -96,8 +95,10 @@ class Spec:
 class Result:
     """What a run gives: its spec; updates done; the lowest smooth loss and the update it was
     reached at; held_out_bpc, rnnlib.bits_per_char of the final parameters on the held-out part
-    (nan without one); seconds, the wall time of rnnlib.train in the worker; and, when asked,
-    the whole rnnlib.History (smooth loss per update, best model, eval_bpc)."""
+    (nan without one); seconds, the wall time of the training in the worker; when asked, the
+    whole rnnlib.History (smooth loss per update, best model); and with spec.eval_every, eval_bpc:
+    {u: bits per character on the held-out part after u updates} for u = 0, eval_every, ... below
+    the last update (whose are held_out_bpc)."""
 
     spec: Spec
     updates: int
@@ -106,6 +107,7 @@ class Result:
     held_out_bpc: float
     seconds: float
     history: rnnlib.History | None = None
+    eval_bpc: dict = field(default_factory=dict)
 
 
 def run(spec: Spec, text: str, source: str = "text", history: bool = False) -> Result:
@@ -113,15 +115,22 @@ def run(spec: Spec, text: str, source: str = "text", history: bool = False) -> R
     corpus = rnnlib.Corpus(text, source)
     train_part, held_out = corpus.split(1 - spec.held_out) if spec.held_out else (corpus, None)
     rnn = rnnlib.RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
+    eval_bpc = {}  # with spec.eval_every: the held-out part after 0, eval_every, 2 eval_every, ... updates
+
+    def measure(state):  # called after each update; the final parameters' measure is bpc, below
+        if state.update % spec.eval_every == 0 and state.update < state.total:
+            eval_bpc[state.update] = rnnlib.bits_per_char(state.rnn, held_out.data)
+
     start = time.perf_counter()
+    if spec.eval_every:
+        eval_bpc[0] = rnnlib.bits_per_char(rnn, held_out.data)
     trained = rnnlib.train(rnn, train_part, epochs=spec.epochs, updates=spec.updates, seq_length=spec.seq_length,
                            eta=spec.eta, rng=spec.seed, sample_every=None, progress=False,
-                           eval_data=None if spec.eval_every is None else held_out.data,
-                           eval_every=spec.eval_every or 10_000)
+                           on_update=measure if spec.eval_every else None)
     seconds = time.perf_counter() - start
     bpc = math.nan if held_out is None else rnnlib.bits_per_char(rnn, held_out.data)
     return Result(spec, trained.updates, trained.best_loss, trained.best_update, bpc, seconds,
-                  trained if history else None)
+                  trained if history else None, eval_bpc)
 
 
 def code_fingerprint() -> str:
@@ -216,10 +225,8 @@ class Runner:
     """
 
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None):
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
-                                    or workers < 1):
-            raise ValueError(f"workers must be a positive integer, not {workers!r}")
-        self.workers, self.scheduler = workers or default_workers(), scheduler
+        self.workers = default_workers() if workers is None else rnnlib.positive_int(workers, "workers")
+        self.scheduler = scheduler
         self._lock = threading.Condition()
         self._pending = collections.deque()    # (future, function, args), not started yet
         self._running = {}                     # engine future -> (our future, function, args, local slot)

@@ -9,14 +9,19 @@ By default, at the assignment's size (K = 80, m = 100, seq_length = 25, float64,
 --grid prints instead a table of µs per update through rnnlib.train (with its smooth loss and
 best model) for K in {80, 1000, 5000}, m in {50, 100, 200} and both dtypes, all interleaved in
 each round, beside the plain implementation at the assignment's size.
+--corpus MB measures instead what building an rnnlib.Corpus costs, per megabyte of text (UTF-8),
+on a text of about MB megabytes made by repeating the offline corpus: seconds (the median of three
+builds) and peak memory (tracemalloc, beyond the text itself), in a fresh process.
 A K larger than the corpus's is a text of Zipf-distributed CJK ideographs (see text_corpus).
 Run it with `python3 run.py bench [options]` (or `.venv/bin/python benchmarks/bench.py --help`).
 """
 
 import argparse
 import importlib.util
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,9 +36,9 @@ _spec = importlib.util.spec_from_file_location("plain_rnn", Path(__file__).paren
 plain_rnn = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(plain_rnn)
 
-SEQ_LENGTH = 25
+SEQ_LENGTH = rnnlib.SEQ_LENGTH
 CJK = 0x4E00  # the first CJK unified ideograph: 20,992 code points follow it
-GRID_K, GRID_M, DTYPES = (80, 1000, 5000), (50, 100, 200), ("float64", "float32")
+GRID_K, GRID_M, DTYPES = (80, 1000, 5000), (rnnlib.M // 2, rnnlib.M, 2 * rnnlib.M), ("float64", "float32")
 
 
 def text_corpus(corpus: rnnlib.Corpus, K: int, updates: int, seed: int = 0) -> rnnlib.Corpus:
@@ -90,7 +95,7 @@ def time_train(corpus, m, dtype, updates):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--K", type=int, default=80, help="vocabulary size (default: the assignment's 80)")
-    parser.add_argument("--m", type=int, default=100, help="hidden units (default 100)")
+    parser.add_argument("--m", type=int, default=rnnlib.M, help=f"hidden units (default {rnnlib.M})")
     parser.add_argument("--dtype", choices=DTYPES, default="float64", help="rnnlib's dtype (default float64)")
     parser.add_argument("--grid", action="store_true",
                         help=f"µs per rnnlib.train update for K in {GRID_K}, m in {GRID_M}, both dtypes")
@@ -99,7 +104,11 @@ def main(argv=None):
                         help="updates per round and configuration (default 400 at K = 80, fewer for larger K: "
                              "the plain implementation takes 0.13 s per update at K = 5,000; grid 100)")
     parser.add_argument("--chars", type=int, default=100_000, help="characters per synthesis round")
+    parser.add_argument("--corpus", type=float, metavar="MB",
+                        help="instead, the seconds and peak memory of building a Corpus of a text of MB megabytes")
     args = parser.parse_args(argv)
+    if args.corpus is not None:
+        return corpus_cost(args.corpus)
     args.updates = args.updates or (100 if args.grid else max(20, 32_000 // max(args.K, 80)))
     with threadpool_limits(limits=1):
         (grid if args.grid else compare)(args, rnnlib.load_corpus())
@@ -145,7 +154,7 @@ def compare(args, corpus):
 
 
 def grid(args, corpus):
-    """µs per rnnlib.train update over K, m and dtype, and the plain implementation at K = 80, m = 100."""
+    """µs per rnnlib.train update over K, m and dtype, and the plain implementation at K = 80, m = M."""
     texts = {K: text_corpus(corpus, K, args.updates) for K in GRID_K}
     print(f"texts: {'; '.join(text.source for text in texts.values())}; seq_length = {SEQ_LENGTH}")
     print_blas()
@@ -159,8 +168,8 @@ def grid(args, corpus):
     for _ in range(args.rounds):
         for K, m, dtype in configs:
             times[K, m, dtype].append(time_train(texts[K], m, dtype, args.updates))
-        params = list(rnnlib.RNN.init(80, m=100, rng=0).values())
-        times["plain"].append(time_plain(params, [np.zeros_like(p) for p in params], plain_batches, np.zeros(100)))
+        params = list(rnnlib.RNN.init(80, rng=0).values())
+        times["plain"].append(time_plain(params, [np.zeros_like(p) for p in params], plain_batches, np.zeros(rnnlib.M)))
     us = {config: statistics.median(seconds) * 1e6 for config, seconds in times.items()}
 
     def per_round(a, b):  # the median of a's time over b's, round by round
@@ -172,8 +181,41 @@ def grid(args, corpus):
               f"{per_round((K, m, 'float32'), (K, m, 'float64')):5.2f}   "
               f"{per_round((K, m, 'float64'), (80, m, 'float64')):11.1f}   "
               f"{per_round((K, m, 'float32'), (80, m, 'float32')):11.1f}")
-    print(f"\nplain (tests/plain_rnn.py), K = 80, m = 100, float64: {us['plain']:,.0f} µs per update (loss, "
-          f"gradients, clipping, AdaGrad); rnnlib.train / plain {per_round((80, 100, 'float64'), 'plain'):.3f}")
+    print(f"\nplain (tests/plain_rnn.py), K = 80, m = {rnnlib.M}, float64: {us['plain']:,.0f} µs per update (loss, "
+          f"gradients, clipping, AdaGrad); rnnlib.train / plain {per_round((80, rnnlib.M, 'float64'), 'plain'):.3f}")
+
+
+# Run in a fresh process, so that nothing allocated before distorts the peak.
+CORPUS_BUILD = """
+import json, statistics, sys, time, tracemalloc
+import rnnlib
+docs = rnnlib.python_docs_text()
+text = docs * max(1, round(float(sys.argv[1]) * 1e6 / len(docs.encode("utf-8"))))
+seconds = []
+for _ in range(3):
+    start = time.perf_counter()
+    corpus = rnnlib.Corpus(text)
+    seconds.append(time.perf_counter() - start)
+    data, K = corpus.data.nbytes, corpus.K
+    del corpus
+tracemalloc.start()
+rnnlib.Corpus(text)
+peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps(dict(mb=len(text.encode("utf-8")) / 1e6, chars=len(text), str_mb=sys.getsizeof(text) / 1e6,
+                      seconds=statistics.median(seconds), peak_mb=peak / 1e6, data_mb=data / 1e6, K=K)))
+"""
+
+
+def corpus_cost(megabytes: float):
+    """What rnnlib.Corpus costs on a text of about `megabytes` MB, measured in a fresh process."""
+    found = subprocess.run([sys.executable, "-c", CORPUS_BUILD, str(megabytes)], capture_output=True, text=True,
+                           check=True)
+    r = json.loads(found.stdout)
+    print(f"text: the offline corpus repeated, {r['mb']:,.1f} MB as UTF-8 ({r['chars']:,} characters, K = {r['K']}; "
+          f"{r['str_mb']:,.1f} MB as a Python str)")
+    print(f"Corpus build: {r['seconds']:.2f} s ({r['seconds'] / r['mb']:.3f} s per MB; median of 3); peak memory "
+          f"{r['peak_mb']:,.1f} MB beyond the text ({r['peak_mb'] / r['mb']:.2f} MB per MB); "
+          f"its codes (corpus.data) {r['data_mb']:,.1f} MB")
 
 
 if __name__ == "__main__":

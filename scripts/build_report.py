@@ -42,8 +42,13 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-def notebook_paths():
-    return sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+def notebook_paths() -> list[Path]:
+    """The report's notebooks in their order (1_gradient_check.ipynb, 2_training.ipynb, ...); an
+    error if there are none, so that neither the report nor a check over them is empty."""
+    paths = sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no notebook (such as 1_gradient_check.ipynb) in {NOTEBOOKS}")
+    return paths
 
 
 def execute(path: Path) -> nbformat.NotebookNode:
@@ -249,7 +254,7 @@ def hanging_lines(code: str) -> str:
 
 
 def hang_code(page: str) -> str:
-    """Every code cell's source and every shown source (report.show_source) in hanging lines."""
+    """Every code cell's source and every shown source (helpers_1_gradient_check.show_source) in hanging lines."""
     return re.sub(r'(<div class="highlight[^"]*"><pre>|<pre class="source"[^>]*>)(.*?)(</pre>)',
                   lambda m: m.group(1) + hanging_lines(m.group(2)) + m.group(3), page, flags=re.DOTALL)
 
@@ -307,7 +312,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     notebooks = []
-    for path in notebook_paths():
+    try:
+        paths = notebook_paths()
+    except FileNotFoundError as err:
+        print(err, file=sys.stderr)
+        return 1
+    for path in paths:
         if args.no_execute:
             notebooks.append(nbformat.read(path, as_version=4))
             continue

@@ -5,10 +5,13 @@ import subprocess
 import sys
 import time
 
+import matplotlib
 import numpy as np
 import pytest
 
 import rnnlib
+
+matplotlib.use("Agg")  # the tests draw the report's figures, never show them
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +41,15 @@ def large_corpus():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def trained(small_corpus):
+    """A small network trained on small_corpus, with a sample every 100 updates: (rnn, history)."""
+    rnn = rnnlib.RNN.init(small_corpus.K, m=16, rng=0)
+    history = rnnlib.train(rnn, small_corpus, epochs=30, sample_every=100, sample_length=40,
+                           progress=False)
+    return rnn, history
 
 
 @pytest.fixture(scope="session")

@@ -137,6 +137,18 @@ def test_a_checkpoint_from_before_the_counts_resumes_with_them_unknown(tmp_path,
     assert (history.clipped[:10] == -1).all()
     assert np.array_equal(history.clipped[10:], uninterrupted[1].clipped[10:])
     assert np.array_equal(history.smooth_loss, uninterrupted[1].smooth_loss)
+    saved = rnnlib.load_checkpoint(path).history.clipped  # resume saved it again: the -1s come back as -1
+    assert saved.dtype == np.int64 and np.array_equal(saved, history.clipped)
+
+
+def test_unknown_counts_saved_unsigned_by_an_earlier_rnnlib_load_as_unknown(good_checkpoint):
+    """rnnlib saved the counts unsigned for a while: a resumed old checkpoint's -1 became 65535."""
+    counts = rnnlib.load_checkpoint(good_checkpoint).history.clipped
+    damaged = counts.astype(np.uint16)
+    damaged[:3] = 65535
+    rewrite(good_checkpoint, clipped=damaged)
+    loaded = rnnlib.load_checkpoint(good_checkpoint).history.clipped
+    assert (loaded[:3] == -1).all() and np.array_equal(loaded[3:], counts[3:])
 
 
 def test_resume_counts_epochs_like_train(tmp_path, small_corpus):

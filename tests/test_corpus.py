@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -126,3 +128,69 @@ def test_the_book_if_present_has_the_course_file_size(corpus):
         pytest.skip("data/goblet_book.txt is not here (the offline default corpus is in use)")
     assert len(corpus) == 1_107_542 and corpus.K == 80
     assert np.array_equal(corpus.encode(corpus.text[:1000]), corpus.data[:1000])
+
+
+TEXTS = {
+    "ascii": "hello world\n" * 5,
+    "accents and symbols": "Dürer — “quoted” naïve\ttab\n€½",
+    "beyond the BMP": "a😀b𝔘c😀😀d🂡\n" * 4 + "e",
+    "K = 256": "".join(chr(0x100 + k) for k in range(256)) * 2,
+    "K = 257": "".join(chr(0x100 + k) for k in range(257)),
+    "K > 256, beyond the BMP": "".join(chr(0x1F300 + k % 600) for k in range(0, 3000, 7)),
+}
+
+
+@pytest.mark.parametrize("chunk", [rnnlib.ENCODE_CHUNK, 7, 1])
+@pytest.mark.parametrize("name", TEXTS)
+def test_the_indices_are_each_characters_place_in_the_sorted_vocabulary_in_the_smallest_type(name, chunk,
+                                                                                              monkeypatch):
+    """The indices the whole text encoded at once as int64 gave, now chunk by chunk (chunk
+    boundaries among characters beyond the BMP too) in one byte a character for K <= 256."""
+    monkeypatch.setattr(rnnlib, "ENCODE_CHUNK", chunk)
+    text = TEXTS[name]
+    corpus = Corpus(text)
+    assert corpus.data.tolist() == [sorted(set(text)).index(ch) for ch in text]
+    assert corpus.data.dtype == (np.uint8 if corpus.K <= 256 else np.uint16)
+    assert corpus.encode(text[::-1]).tolist() == corpus.data[::-1].tolist()
+    assert corpus.encode(text[::-1]).dtype == corpus.data.dtype and corpus.decode(corpus.data) == text
+
+
+def test_a_vocabulary_beyond_65536_characters_takes_four_bytes():
+    text = "".join(map(chr, range(0x20000, 0x20000 + 65_537)))
+    corpus = Corpus(text)
+    assert corpus.data.dtype == np.uint32 and corpus.data[-1] == 65_536 and corpus.decode(corpus.data) == text
+
+
+@pytest.mark.parametrize("chunk", [rnnlib.ENCODE_CHUNK, 3])
+def test_an_unknown_character_in_a_later_chunk_is_named_with_its_position_and_the_count(chunk, monkeypatch):
+    monkeypatch.setattr(rnnlib, "ENCODE_CHUNK", chunk)
+    corpus = Corpus("abc😀")
+    with pytest.raises(ValueError, match=r"^character 'z' \(U\+007A\) at position 9 is not in the vocabulary of "
+                                         r"text \(K = 4\): use only characters of the training text "
+                                         r"\(3 unknown in all\)$"):
+        corpus.encode("abc😀abcabzcz😀€")
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_training_on_the_small_codes_is_bit_for_bit_training_on_int64_codes(small_corpus, large_corpus, dense):
+    corpus = small_corpus if dense else large_corpus  # large: K > 4 seq_length, sparse dU
+    wide = Corpus(corpus.text, corpus.source)
+    wide.data = corpus.data.astype(np.int64)
+    runs = []
+    for c in (corpus, wide):
+        rnn = rnnlib.RNN.init(c.K, m=12, sigma=0.1, rng=0)
+        runs.append((rnn, rnnlib.train(rnn, c, updates=100, rng=3, sample_every=30, progress=False)))
+    (a, a_history), (b, b_history) = runs
+    assert corpus.data.dtype == np.uint8 and np.array_equal(a.theta, b.theta)
+    assert np.array_equal(a_history.smooth_loss, b_history.smooth_loss) and a_history.samples == b_history.samples
+
+
+def test_building_a_corpus_takes_about_one_byte_a_character_beyond_the_text():
+    text = rnnlib.python_docs_text()[:400_000] * 10  # 4 million characters
+    tracemalloc.start()
+    try:
+        corpus = Corpus(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert corpus.data.nbytes == len(text) and peak < len(text) + 4e6  # int64 codes alone were 32 MB

@@ -1,5 +1,6 @@
-"""Held-out evaluation: bits per character, the split that keeps the vocabulary, and training
-that records both, checkpointed and resumed exactly."""
+"""Held-out evaluation: bits per character, the split that keeps the vocabulary, and a run
+(runs.run) that measures the held-out part along the way; checkpoints of an earlier rnnlib that
+kept that record load and resume exactly."""
 
 import math
 import tracemalloc
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import rnnlib
+import runs
 from rnnlib import RNN
 
 
@@ -67,31 +69,32 @@ def test_a_split_keeps_the_whole_vocabulary():
         corpus.split(1.0)
 
 
-def test_training_records_held_out_bits_per_char_as_it_samples(small_corpus):
+def test_a_run_measures_the_held_out_part_every_eval_every_updates(small_corpus):
+    spec = runs.Spec(m=8, updates=23, held_out=0.2, eval_every=10)
+    result = runs.run(spec, small_corpus.text, history=True)
     train, held_out = small_corpus.split(0.8)
-    rnn = RNN.init(train.K, m=8, rng=0)
-    initial = rnn.copy()
-    history = rnnlib.train(rnn, train, updates=23, eval_data=held_out.data, eval_every=10, progress=False)
-    assert list(history.eval_bpc) == [0, 10, 20]
-    assert history.eval_bpc[0] == rnnlib.bits_per_char(initial, held_out.data)  # before update 0's step
-    assert history.eval_bpc[20] < history.eval_bpc[0]
-    assert rnnlib.train(RNN.init(train.K, m=8), train, updates=3, progress=False).eval_bpc == {}
+    assert list(result.eval_bpc) == [0, 10, 20]  # the final parameters' is result.held_out_bpc
+    for u in (10, 20):
+        rnn = RNN.init(train.K, m=8, rng=0)
+        rnnlib.train(rnn, train, updates=u, rng=0, sample_every=None, progress=False)
+        assert result.eval_bpc[u] == rnnlib.bits_per_char(rnn, held_out.data)
+    assert result.eval_bpc[0] == rnnlib.bits_per_char(RNN.init(train.K, m=8, rng=0), held_out.data)
+    assert result.eval_bpc[20] < result.eval_bpc[0]
+    assert runs.run(runs.Spec(m=8, updates=3, held_out=0.2), small_corpus.text).eval_bpc == {}
 
 
-def test_held_out_data_the_network_cannot_read_is_refused_at_once(small_corpus):
-    with pytest.raises(ValueError, match="must lie in"):
-        rnnlib.train(RNN.init(small_corpus.K, m=4), small_corpus, updates=3,
-                     eval_data=np.array([0, small_corpus.K]), progress=False)
-
-
-def test_checkpoints_keep_the_held_out_record_and_resume_continues_it_exactly(tmp_path, small_corpus):
+def test_a_checkpoint_with_the_held_out_record_of_an_earlier_rnnlib_loads_and_resumes_exactly(tmp_path, small_corpus):
+    """rnnlib's train once measured the held-out part itself, and its checkpoints kept that record."""
     train, held_out = small_corpus.split(0.8)
-    settings = dict(eval_data=held_out.data, eval_every=4, sample_every=None, progress=False)
     straight = RNN.init(train.K, m=8, rng=0)
-    expected = rnnlib.train(straight, train, updates=30, **settings)
+    expected = rnnlib.train(straight, train, updates=30, sample_every=None, progress=False)
     path = tmp_path / "run.npz"
-    rnnlib.train(RNN.init(train.K, m=8, rng=0), train, updates=14, checkpoint=path, **settings)
-    saved = rnnlib.load_checkpoint(path)
-    assert list(saved.history.eval_bpc) == [0, 4, 8, 12] and np.array_equal(saved.eval_data, held_out.data)
+    rnnlib.train(RNN.init(train.K, m=8, rng=0), train, updates=14, checkpoint=path, sample_every=None,
+                 progress=False)
+    with np.load(path) as f:
+        fields = dict(f)
+    np.savez(path, **fields, eval_every=4, eval_updates=np.array([0, 4, 8, 12]), eval_bpc=np.full(4, 5.0),
+             eval_data=held_out.data.astype(np.uint8))
+    assert rnnlib.load_checkpoint(path).update == 14
     rnn, history = rnnlib.resume(path, train, updates=30, progress=False)
-    assert history.eval_bpc == expected.eval_bpc and np.array_equal(rnn.theta, straight.theta)
+    assert np.array_equal(rnn.theta, straight.theta) and np.array_equal(history.smooth_loss, expected.smooth_loss)

@@ -47,6 +47,28 @@ def test_init_refuses_bad_sizes(kwargs, message):
         RNN.init(**kwargs)
 
 
+@pytest.mark.parametrize("check, value, or_zero, expected", [
+    (rnnlib.positive_int, 3, False, 3), (rnnlib.positive_int, np.int64(3), False, 3),
+    (rnnlib.positive_int, 0, True, 0),
+    (rnnlib.positive_int, 0, False, "n must be a positive integer, not 0"),
+    (rnnlib.positive_int, -1, True, "n must be a whole number >= 0, not -1"),
+    (rnnlib.positive_int, 2.0, False, "n must be a positive integer, not 2.0"),
+    (rnnlib.positive_int, True, True, "n must be a whole number >= 0, not True"),
+    (rnnlib.positive_number, 2, False, 2.0), (rnnlib.positive_number, 0, True, 0.0),
+    (rnnlib.positive_number, 0.0, False, "n must be a positive finite number, not 0.0"),
+    (rnnlib.positive_number, -1e-9, True, "n must be a finite number >= 0, not -1e-09"),
+    (rnnlib.positive_number, float("inf"), True, "n must be a finite number >= 0, not inf"),
+    (rnnlib.positive_number, "1", False, "n must be a positive finite number, not '1'"),
+])
+def test_the_argument_checks_return_the_value_or_name_the_problem(check, value, or_zero, expected):
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=f"^{expected}$"):
+            check(value, "n", or_zero=or_zero)
+    else:
+        result = check(value, "n", or_zero=or_zero)
+        assert result == expected and type(result) is type(expected)
+
+
 def test_the_five_arrays_are_views_of_one_flat_vector():
     rnn = RNN.init(5, m=3, rng=0)
     assert rnn.theta.size == 3 + 5 + 3 * 5 + 3 * 3 + 5 * 3

@@ -109,7 +109,8 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
     before = model.read_bytes()
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    shutil.copy(NOTEBOOKS / "report.py", folder)
+    for module in [*NOTEBOOKS.glob("helpers_*.py"), NOTEBOOKS / "shared.py"]:  # the modules notebooks import
+        shutil.copy(module, folder)
     nb = nbformat.read(NOTEBOOKS / "2_training.ipynb", as_version=4)
     training = next(i for i, cell in enumerate(nb.cells) if "finished=rnnlib.MODEL_PATH" in cell.source)
     nb.cells.insert(training, nbformat.v4.new_code_cell(CTRL_C_IN_UPDATE_300))
@@ -131,8 +132,8 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
     assert stopped, done.stderr
     # Before it, nothing of ours: at most a seed run's worker that the kernel's shutdown interrupted while
     # it was still importing (ipykernel sends its children SIGINT; a worker ignores it once started)
-    assert not any(name in line for line in earlier for name in ("rnnlib", "build_report", "report.py", "runs.py")), \
-        done.stderr
+    ours = ("rnnlib", "build_report", "helpers_2_training.py", "shared.py", "runs.py")
+    assert not any(name in line for line in earlier for name in ours), done.stderr
     update = int(stopped.group(1).replace(",", ""))
     assert 301 <= update < total and rnnlib.load_checkpoint(run).update == update
     assert (folder / "2_training.ipynb").read_bytes() == saved

@@ -2,16 +2,20 @@
 process, whatever the engine or the worker count; failures, lost workers and cancelling."""
 
 import concurrent.futures
+import dataclasses
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import psutil
 import pytest
+from threadpoolctl import threadpool_info
 
 import rnnlib
 import runs
@@ -22,29 +26,38 @@ SPECS = [runs.Spec(m=16, updates=300, seed=0),
          runs.Spec(m=16, epochs=1, updates=200, seed=1, dtype="float32", sigma=0.05)]
 
 
-def trained_here(spec: runs.Spec):
-    """spec's run as the plain rnnlib calls make it, in this process: (history, final RNN, held out)."""
+def trained_here(spec: runs.Spec, updates: int | None = None):
+    """spec's run as the plain rnnlib calls make it, in this process, stopped after `updates` updates
+    if given (0: the initial network): (history or None, final RNN, held-out part or None)."""
     corpus = rnnlib.Corpus(TEXT)
     part, held = corpus.split(1 - spec.held_out) if spec.held_out else (corpus, None)
     rnn = rnnlib.RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
-    history = rnnlib.train(rnn, part, epochs=spec.epochs, updates=spec.updates, seq_length=spec.seq_length,
-                           eta=spec.eta, rng=spec.seed, progress=False,
-                           eval_data=None if held is None else held.data, eval_every=spec.eval_every or 10_000)
+    history = None if updates == 0 else rnnlib.train(
+        rnn, part, epochs=spec.epochs, updates=updates or spec.updates, seq_length=spec.seq_length, eta=spec.eta,
+        rng=spec.seed, progress=False)
     return history, rnn, held
+
+
+def expected_run(spec: runs.Spec):
+    """(history, final RNN, held-out part, {u: held-out bits per character after u updates}), the
+    last for u = 0, eval_every, ... below the total, each from a run of its own stopped after u."""
+    history, rnn, held = trained_here(spec)
+    marks = range(0, history.updates, spec.eval_every) if spec.eval_every else []
+    return history, rnn, held, {u: rnnlib.bits_per_char(trained_here(spec, u)[1], held.data) for u in marks}
 
 
 @pytest.fixture(scope="module")
 def expected():
-    return [trained_here(spec) for spec in SPECS]
+    return [expected_run(spec) for spec in SPECS]
 
 
 def assert_same(result: runs.Result, spec, expected):
-    history, rnn, held = expected
+    history, rnn, held, evals = expected
     assert result.spec == spec and result.updates == history.updates
     assert np.array_equal(result.history.smooth_loss, history.smooth_loss)
     assert result.best_smooth_loss == history.best_loss and result.best_update == history.best_update
     assert np.array_equal(result.history.best.theta, history.best.theta)
-    assert result.history.eval_bpc == history.eval_bpc
+    assert result.eval_bpc == evals
     if held is None:
         assert math.isnan(result.held_out_bpc)
     else:
@@ -157,30 +170,108 @@ def test_the_workers_of_a_killed_parent_stop(tmp_path):
     assert [child.cmdline() for child in children if not gone(child.pid)] == []
 
 
-def test_the_cache_key_changes_with_the_text_the_settings_and_the_code(tmp_path, monkeypatch):
-    spec = runs.Spec(updates=100)
-    key = runs.cache_key(spec, TEXT)
-    assert runs.cache_key(runs.Spec(updates=100), TEXT) == key
-    assert runs.cache_key(spec, TEXT[:-1] + "!") != key
-    assert runs.cache_key(runs.Spec(updates=100, seed=1), TEXT) != key
-    assert runs.cache_key(runs.Spec(updates=100, eta=0.05), TEXT) != key
+def meet(folder: str, parties: int = 2, within: float = 60):
+    """A job that leaves its pid in folder, then waits (up to `within` seconds) for `parties` pids
+    there in all.  Returns (its pid, the pids it saw): all parties' only if they ran at once."""
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + within
+    while len(list(Path(folder).iterdir())) < parties and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid(), sorted(int(p.name) for p in Path(folder).iterdir())
+
+
+@pytest.mark.parametrize("engine", ["runner", "map"])
+def test_two_workers_run_two_jobs_at_once_in_two_processes(tmp_path, engine):
+    """Each job waits until both have started: with fewer workers than asked for, the first would
+    wait alone for the second, queued behind it, and find itself alone when its wait runs out."""
+    if engine == "runner":
+        with runs.Runner(workers=2) as runner:
+            outcomes = [runner.submit(meet, str(tmp_path)) for _ in range(2)]
+        outcomes = [future.result() for future in outcomes]
+    else:
+        outcomes = [outcome for _, outcome in runs.map(meet, [(str(tmp_path),)] * 2, workers=2)]
+    pids = sorted(pid for pid, _ in outcomes)
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert [seen for _, seen in outcomes] == [pids, pids]
+
+
+def test_a_job_trains_with_one_blas_thread():
+    if max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas") < 2:
+        pytest.skip("this process's BLAS has one thread anyway: a worker's limit could not show")
+    [(_, pools)] = runs.map(threadpool_info, [()], workers=1)
+    blas = [pool["num_threads"] for pool in pools if pool["user_api"] == "blas"]
+    assert blas and blas == [1] * len(blas)
+
+
+BASE = runs.Spec(updates=100, held_out=0.1)
+OTHER_VALUES = dict(m=50, eta=0.05, seq_length=20, seed=1, updates=200, epochs=3, sigma=0.02, dtype="float32",
+                    held_out=0.2, eval_every=10)
+
+
+def test_the_cache_key_changes_with_each_setting():
+    assert set(OTHER_VALUES) == {field.name for field in dataclasses.fields(runs.Spec)}  # every field, a new one too
+    key = runs.cache_key(BASE, TEXT)
+    assert runs.cache_key(runs.Spec(updates=100, held_out=0.1), TEXT) == key
+    for name, value in OTHER_VALUES.items():
+        assert getattr(BASE, name) != value
+        assert runs.cache_key(dataclasses.replace(BASE, **{name: value}), TEXT) != key, name
+
+
+def test_the_cache_key_changes_with_the_text():
+    key = runs.cache_key(BASE, TEXT)
+    for text in (TEXT[:-1] + "!", TEXT[:-1], TEXT + " ", "!" + TEXT[1:]):
+        assert runs.cache_key(BASE, text) != key
+
+
+def test_the_cache_key_changes_with_numpys_version(monkeypatch):
+    key = runs.cache_key(BASE, TEXT)
+    monkeypatch.setattr(np, "__version__", np.__version__ + ".post1")
+    assert runs.cache_key(BASE, TEXT) != key
+
+
+def test_the_code_files_are_the_library_and_the_runner():
+    assert sorted(path.resolve() for path in runs.CODE_FILES) == [Path(rnnlib.__file__), Path(runs.__file__)]
+
+
+@pytest.mark.parametrize("edited", range(len(runs.CODE_FILES)))
+def test_the_cache_key_changes_with_each_code_file(tmp_path, monkeypatch, edited):
+    key = runs.cache_key(BASE, TEXT)
     code = [tmp_path / path.name for path in runs.CODE_FILES]
     for source, copy in zip(runs.CODE_FILES, code):
         copy.write_bytes(source.read_bytes())
     monkeypatch.setattr(runs, "CODE_FILES", tuple(code))
-    assert runs.cache_key(spec, TEXT) == key
-    code[0].write_text(code[0].read_text() + "\n# an edit\n")
-    assert runs.cache_key(spec, TEXT) != key
+    assert runs.cache_key(BASE, TEXT) == key
+    code[edited].write_text(code[edited].read_text() + "\n# an edit\n")
+    assert runs.cache_key(BASE, TEXT) != key
 
 
 @pytest.mark.parametrize("settings, message", [
     (dict(m=0, updates=1), "m must be a positive integer, not 0"),
+    (dict(m=2.5, updates=1), "m must be a positive integer, not 2.5"),
+    (dict(seq_length=0, updates=1), "seq_length must be a positive integer, not 0"),
     (dict(), "give updates or epochs"),
-    (dict(updates=1, eta=-1), "eta must be a positive finite number"),
-    (dict(updates=1, held_out=1.0), "held_out must be a fraction in"),
-    (dict(updates=1, eval_every=10), "eval_every measures the held-out part"),
+    (dict(updates=0), "updates must be a positive integer, not 0"),
+    (dict(epochs=-1), "epochs must be a positive integer, not -1"),
+    (dict(updates=1, seed=-1), "seed must be a whole number >= 0, not -1"),
+    (dict(updates=1, seed=True), "seed must be a whole number >= 0, not True"),
+    (dict(updates=1, eta=0), "eta must be a positive finite number, not 0"),
+    (dict(updates=1, eta=-1), "eta must be a positive finite number, not -1"),
+    (dict(updates=1, eta=math.inf), "eta must be a positive finite number, not inf"),
+    (dict(updates=1, sigma=-0.01), "sigma must be a finite number >= 0, not -0.01"),
+    (dict(updates=1, sigma=math.nan), "sigma must be a finite number >= 0, not nan"),
     (dict(updates=1, dtype="float16"), "dtype must be"),
+    (dict(updates=1, held_out=1.0), "held_out must be a fraction in"),
+    (dict(updates=1, held_out=-0.1), "held_out must be a fraction in"),
+    (dict(updates=1, held_out=0.1, eval_every=0), "eval_every must be a positive integer, not 0"),
+    (dict(updates=1, eval_every=10), "eval_every measures the held-out part"),
 ])
-def test_a_spec_refuses_bad_settings(settings, message):
-    with pytest.raises(ValueError, match=message):
+def test_a_spec_refuses_bad_settings_when_made(settings, message):
+    """At construction, in the caller's process, not later inside a worker."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         runs.Spec(**settings)
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, True])
+def test_a_runner_refuses_a_bad_worker_count(workers):
+    with pytest.raises(ValueError, match=f"^workers must be a positive integer, not {workers!r}$"):
+        runs.Runner(workers=workers)

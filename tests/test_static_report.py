@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 import build_report
-import report
+import helpers_3_synthesis as synthesis
 import rnnlib
 from browser import chromium_path, open_offline, open_page, wait_for_change
 
@@ -24,7 +24,7 @@ WIDGET_VIEW = build_report.WIDGET_VIEW
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The gradient-check and synthesis notebooks and report.py copied to a temporary folder,
+    """The gradient-check and synthesis notebooks and their helper modules copied to a temporary folder,
     executed there on ~25,000 characters of Python's documentation with markup in them (the
     synthesis notebook trains its model, four epochs in seconds), and the HTML report written
     from them: equations, tables, figures, progress bars and the slider, at a fraction of the
@@ -35,7 +35,9 @@ def built(tmp_path_factory):
     copies = folder / "notebooks"
     copies.mkdir()
     chosen = [path for path in build_report.notebook_paths() if path.name[0] in "13"]
-    for path in [*chosen, build_report.NOTEBOOKS / "report.py"]:
+    assert [path.name for path in chosen] == ["1_gradient_check.ipynb", "3_synthesis.ipynb"]
+    modules = [*build_report.NOTEBOOKS.glob("helpers_*.py"), build_report.NOTEBOOKS / "shared.py"]
+    for path in [*chosen, *modules]:
         shutil.copy(path, copies)
     with pytest.MonkeyPatch.context() as env:  # the kernels inherit these
         env.setenv("RNN_CORPUS", str(corpus_path))
@@ -81,7 +83,7 @@ def test_the_report_works_offline_with_equations_and_a_static_slider(built, tmp_
 
 def test_markup_in_generated_text_stays_text(markup, tmp_path):
     """The corpus's </script>, <b>, & and <!-- reach the page as characters."""
-    static = report.static_temperature_slider(*markup, length=100)
+    static = synthesis.static_temperature_slider(*markup, length=100)
     page_file = tmp_path / "slider.html"
     page_file.write_text(f"<!DOCTYPE html><meta charset=utf-8><body>{static}</body>", encoding="utf-8")
     with open_page(tmp_path) as page:

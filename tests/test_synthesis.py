@@ -71,7 +71,7 @@ def test_a_temperature_that_is_not_positive_and_finite_is_refused(T):
 
 def test_bad_length_and_start_are_refused():
     rnn = RNN.init(5, m=3)
-    with pytest.raises(ValueError, match="n must be >= 0"):
+    with pytest.raises(ValueError, match="n must be a whole number >= 0, not -1"):
         rnnlib.synthesize(rnn, np.zeros(3), 0, -1)
     with pytest.raises(ValueError, match=r"x0 must be a character index in \[0, 5\)"):
         rnnlib.synthesize(rnn, np.zeros(3), 5, 10)

@@ -1,4 +1,5 @@
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -182,8 +183,9 @@ def test_progress_bar_shows_the_smooth_loss_and_can_be_silenced(small_corpus, ca
     ({"epochs": 1.5}, "epochs must be a positive integer"),
     ({}, "give epochs=N or updates=N"),
     ({"updates": 10, "sample_every": 0}, "sample_every must be a positive integer"),
-    ({"updates": 10, "clip": 0}, "clip must be a positive number"),
-    ({"updates": 10, "clip": -5.0}, "clip must be a positive number"),
+    ({"updates": 10, "clip": 0}, "clip must be a positive finite number, not 0"),
+    ({"updates": 10, "clip": -5.0}, "clip must be a positive finite number, not -5.0"),
+    ({"updates": 10, "clip": "5"}, "clip must be a positive finite number, not '5'"),
 ])
 def test_bad_settings_are_refused(small_corpus, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -293,3 +295,14 @@ def test_training_counts_and_clips_as_the_plain_loop_does(small_corpus, large_co
     np.testing.assert_allclose(history.smooth_loss, expected_losses, rtol=1e-10)
     for name, expected in zip("bcUWV", expected_params):  # AdaGrad's first steps magnify rounding
         np.testing.assert_allclose(rnn[name], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_a_history_and_a_training_state_hold_only_their_declared_fields(small_corpus, tmp_path):
+    history = rnnlib.train(RNN.init(small_corpus.K, m=4), small_corpus, updates=3, progress=False,
+                           checkpoint=tmp_path / "run.npz")
+    state = rnnlib.load_checkpoint(tmp_path / "run.npz")
+    for record in (history, state):
+        with pytest.raises(AttributeError):
+            record.train_bpc = {}  # a notebook's own measure belongs in its own object
+    again = pickle.loads(pickle.dumps(history))  # as a worker sends it back
+    assert np.array_equal(again.smooth_loss, history.smooth_loss) and again.best_update == history.best_update

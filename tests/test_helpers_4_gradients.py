@@ -1,4 +1,4 @@
-"""The runs and measures of notebook 4 · Gradients through time (notebooks/gradients.py)."""
+"""The runs and measures of notebook 4 · Gradients through time (notebooks/helpers_4_gradients.py)."""
 
 import math
 from types import SimpleNamespace
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import gradients
+import helpers_4_gradients as gradients
 import rnnlib
 from rnnlib import RNN
 

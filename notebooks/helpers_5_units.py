@@ -1,20 +1,20 @@
-"""What the trained network expects and what its hidden units follow: parts 4 and 5 of
-notebooks/4_gradients.ipynb.
-
-Part 4 · the five characters the model expects after each character of a passage, coloured by
-probability, and how sure it is inside words against at word starts.  Part 5 · a slider over
-the m hidden units that colours a passage by the chosen unit's activation, live (ipywidgets) and
-static (plain HTML and a few lines of inline script, with every unit computed at build time).
+"""The views, tables, figures and widget of notebooks/5_units.ipynb, inside the trained network:
+1 · the five characters the model expects after each character of a passage, and how sure it is
+inside words and at word starts (Expectations); 2 · the unit that correlates most with each of
+a few features of the text, against its input drive and the untrained network
+(unit_correlations), a passage coloured by a unit (Coloured), a heat map; 3 · a slider over the
+hidden units that colours a passage by the chosen one, live (unit_browser) and static
+(static_unit_browser, every unit computed at build time); the summary's lines.
 """
 
 import html
-import json
+from dataclasses import dataclass
 
 import numpy as np
 
-import report
 import rnnlib
 from rnnlib import RNN, Corpus
+from shared import StaticForm, Table, entropy_bits, range_input, slider_script
 
 
 def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
@@ -25,7 +25,7 @@ def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
     return corpus.text[start:start + length]
 
 
-# --------------------------------------------------------------------------- 4 · what it expects next
+# --------------------------------------------------------------------------- 1 · what it expects next
 
 
 def top_next(rnn: RNN, corpus: Corpus, text: str, k: int = 5):
@@ -36,15 +36,10 @@ def top_next(rnn: RNN, corpus: Corpus, text: str, k: int = 5):
     return P, top, np.take_along_axis(P, top, axis=1)
 
 
-def entropy_bits(P) -> np.ndarray:
-    """(n,) entropy of each row of P, in bits: -sum_k p_k log2 p_k."""
-    return -(P * np.log2(np.maximum(P, 1e-300))).sum(axis=1)
-
-
 def word_positions(text: str) -> dict:
     """Which positions t < n - 1 of text predict what, by the characters read and next
-    (letters as report.text_features counts them): (n - 1,) bool masks."""
-    letter = report.text_features(text)["a letter just read"].astype(bool)
+    (letters as text_features counts them): (n - 1,) bool masks."""
+    letter = text_features(text)["a letter just read"].astype(bool)
     now, after = letter[:-1], letter[1:]
     return {"inside a word": now & after, "at a word start": ~now & after, "after a word": ~after}
 
@@ -61,29 +56,29 @@ class Expectations:
         self.surprise = -np.log2(P[np.arange(len(came)), came])             # (n - 1,)
         self.right = self.top[:-1, 0] == came                               # (n - 1,) the first guess came
 
-    def table(self) -> report.Table:
+    def table(self) -> Table:
         """Per kind of position: how many, the first guess's mean probability, how often it is
         right, the mean entropy and the mean surprise."""
         rows = [[name, int(mask.sum()), float(self.top_p[:-1, 0][mask].mean()), float(100 * self.right[mask].mean()),
                  float(self.entropy[:-1][mask].mean()), float(self.surprise[mask].mean())]
                 for name, mask in word_positions(self.text).items() if mask.any()]
-        return report.Table(["next character", "positions", "p of the first guess", "first guess right (%)",
-                             "entropy (bits)", "surprise (bits)"], rows, float_format="{:.2f}",
-                            title=f"what the model expects, over {len(self.text):,} characters")
+        return Table(["next character", "positions", "p of the first guess", "first guess right (%)",
+                      "entropy (bits)", "surprise (bits)"], rows, float_format="{:.2f}",
+                     title=f"what the model expects, over {len(self.text):,} characters")
 
     def view(self, start: int = 0, length: int = 160) -> "NextCharacters":
         return NextCharacters(self, start, length)
 
 
 def compare_with_synthesis(reading: Expectations, effects: dict) -> dict:
-    """Print the sentences of part 4 from the measured values: sure inside words, unsure at
+    """Print the sentences of part 1 from the measured values: sure inside words, unsure at
     word starts, and the entropy over the text against that of the model's own text at T = 1
-    (report.temperature_effects, with 1.0 among its temperatures).  Returns the values."""
+    (helpers_3_synthesis.temperature_effects, with 1.0 among its temperatures).  Returns the values."""
     masks = word_positions(reading.text)
     inside, start = masks["inside a word"], masks["at a word start"]
     at_one = effects["entropy"][np.isclose(effects["temperature"], 1.0)]
     if not at_one.size:
-        raise ValueError("the temperature effects have no T = 1 to compare with: give report.temperature_effects "
+        raise ValueError("the temperature effects have no T = 1 to compare with: give temperature_effects "
                          "temperatures=[1.0]")
     at_one = float(at_one[0])
     first = reading.top_p[:-1, 0]
@@ -156,20 +151,128 @@ class NextCharacters:
             for t in self.span)
 
 
-# --------------------------------------------------------------------------- 5 · a hidden-unit browser
+# --------------------------------------------------------------------------- 2 · what the units follow
 
-# An activation in [-1, 1] is kept to the nearest 1/20 in the static browser, one letter each.
-LEVELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+
+def text_features(text: str) -> dict:
+    """Simple features of each character of text, as it is read: (n,) float arrays."""
+    chars = np.array(list(text))
+    letter = np.array([ch.isalpha() for ch in text], dtype=float)
+    position = np.zeros(len(text))  # 1 for a word's first letter, 2 for its second, ...; 0 outside words
+    for t in range(len(text)):
+        position[t] = letter[t] * (position[t - 1] + 1 if t else 1)
+    line_start = np.r_[1.0, (chars[:-1] == "\n").astype(float)]
+    quotes = np.cumsum(chars == '"') % 2  # odd after an opening quotation mark
+    return {"a letter just read": letter, "a space just read": (chars == " ").astype(float),
+            "position in the word": position, "start of a line": line_start,
+            "inside quotation marks": np.maximum(quotes, chars == '"').astype(float)}
+
+
+def standardised(A):
+    """Each column of A shifted to mean 0 and scaled to standard deviation 1 (a constant one to 0)."""
+    return (A - A.mean(axis=0)) / np.maximum(A.std(axis=0), 1e-12)
 
 
 def feature_correlations(H, text: str) -> dict:
-    """{feature of report.text_features: (m,) correlation of each unit's activation with it}
-    over text, whose hidden states are H: (n, m); 0 for a unit or a feature that never changes."""
-    features = report.text_features(text)
-    F = np.array(list(features.values()))                               # (features, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        R = np.corrcoef(F, H.T)[:len(F), len(F):]                         # (features, m)
-    return dict(zip(features, np.nan_to_num(R)))
+    """{feature of text_features: (m,) correlation r of each unit's activation with it} over
+    text, whose hidden states are H: (n, m); 0 for a unit or a feature that never changes."""
+    Hc = standardised(H)
+    return {name: Hc.T @ standardised(f) / len(f) for name, f in text_features(text).items()}
+
+
+# A unit whose best correlation with a feature shares less of its variance than NULL_R2 (r² below it)
+# is reported as a null result, below WEAK_R2 as a weak correlation; one whose activation follows its
+# input drive U x_t at least as closely as ECHO_R2 (r²) as an echo of the character just read.
+NULL_R2, WEAK_R2, ECHO_R2 = 0.05, 0.25, 0.5
+
+
+def unit_correlations(rnn: RNN, corpus: Corpus, passage: str, untrained: RNN | None = None):
+    """The hidden states over passage (from h = 0) and, for each feature of text_features, the
+    unit whose activation correlates most with it (r); beside it, the correlation of that unit
+    with its input drive U x_t alone (how much it merely echoes the character just read) and,
+    given the untrained network, the best correlation any of its units reaches with the feature
+    (what training added).  Returns (H: (n, m), Table)."""
+    x = corpus.encode(passage)
+    H = rnnlib.hidden_states(rnn, x, np.zeros(rnn.m))[1:]
+    Hc, drive = standardised(H), standardised(rnn.U[:, x].T)          # (n, m) each
+    before = None if untrained is None else feature_correlations(
+        rnnlib.hidden_states(untrained, x, np.zeros(untrained.m))[1:], passage)
+    rows = []
+    for name, r in feature_correlations(H, passage).items():
+        unit = int(np.argmax(np.abs(r)))
+        row = [name, unit, float(r[unit]), float(Hc[:, unit] @ drive[:, unit] / len(passage))]
+        if before is not None:
+            row.append(float(np.abs(before[name]).max()))
+        rows.append(row)
+    columns = ["feature", "unit", "correlation r", "r with its input U x_t"] + (
+        ["best |r| before training"] if before is not None else [])
+    return H, Table(columns, rows, float_format="{:+.2f}",
+                    title=f"the best-correlated of {rnn.m} units, over {len(passage):,} characters")
+
+
+def unit_finding(r: float, r_input: float) -> str:
+    """What a feature's best correlation r shows, given the unit's correlation with its input drive."""
+    if r * r < NULL_R2:
+        return f"a null result (r² = {r * r:.3f}): no unit tracks this feature"
+    if r_input ** 2 >= ECHO_R2:
+        return f"largely an echo of the character just read (r = {r_input:+.2f} with U x_t)"
+    if r * r < WEAK_R2:
+        return f"a weak correlation (r² = {r * r:.2f})"
+    if r_input ** 2 >= r * r:
+        return (f"partly an echo of the character just read (r² = {r_input ** 2:.2f} with U x_t, {r * r:.2f} with "
+                f"the feature)")
+    return f"tracked beyond the input (r² = {r * r:.2f} with the feature, {r_input ** 2:.2f} with U x_t)"
+
+
+def unit_caption(feature: str, unit: int, r: float, r_input: float, *rest) -> str:
+    """A unit's caption, with what its correlation shows (unit_finding)."""
+    return f"unit {unit}: {feature} (r = {r:+.2f}): {unit_finding(r, r_input)}"
+
+
+def units_summary(units: Table) -> None:
+    """One line per feature: its unit and what the correlation shows."""
+    for feature, unit, r, r_input, *_ in units.rows:
+        print(f"- {feature}: unit {unit}, r = {r:+.2f}: {unit_finding(r, r_input)}.")
+
+
+class Coloured:
+    """Text coloured by one unit's activation in [-1, 1]: red positive, blue negative.  The
+    characters are escaped, so any text shows as text."""
+
+    def __init__(self, text: str, activation, caption: str):
+        self.text, self.activation, self.caption = text, np.asarray(activation), caption
+
+    def _repr_html_(self):
+        spans = "".join(
+            f'<span style="background: rgba({"220, 50, 40" if a > 0 else "40, 90, 220"}, {0.6 * abs(a):.2f})">'
+            f"{html.escape(ch)}</span>" for ch, a in zip(self.text, self.activation.tolist()))
+        return (f"<div><b>{html.escape(self.caption)}</b></div>"
+                f'<pre style="white-space: pre-wrap; line-height: 1.6">{spans}</pre>')
+
+    def __repr__(self):
+        return f"{self.caption}\n{self.text}"
+
+
+def plot_unit_heatmap(H, text: str, units, start: int = 0, length: int = 60):
+    """The activations of the given units over length characters of text, as a heat map, sized
+    for the printed page: no wider than its text, labels of 8 pt."""
+    import matplotlib.pyplot as plt
+
+    units = list(units)
+    fig, ax = plt.subplots(figsize=(7, 0.17 * len(units) + 1.3))
+    image = ax.imshow(H[start:start + length, units].T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(length), [repr(ch)[1:-1] for ch in text[start:start + length]], fontsize=8,
+                  family="monospace")
+    ax.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=8)
+    ax.set_title(f"{len(units)} hidden units over {length} characters (red +1, blue −1)", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01).ax.tick_params(labelsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- 3 · a hidden-unit browser
+
+# An activation in [-1, 1] is kept to the nearest 1/20 in the static browser, one letter each.
+LEVELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
 
 
 class UnitReading:
@@ -203,10 +306,10 @@ class UnitReading:
         """The unit's activation over the first `shown` characters, one letter of LEVELS each."""
         return "".join(LEVELS[i] for i in np.rint((self.H[:shown, unit] + 1) * 20).astype(int).tolist())
 
-    def coloured(self, unit: int, shown: int) -> report.Coloured:
+    def coloured(self, unit: int, shown: int) -> Coloured:
         """The first `shown` characters coloured by the unit, at the static browser's levels."""
         activation = np.array([LEVELS.index(c) for c in self.levels(unit, shown)]) / 20 - 1
-        return report.Coloured(self.passage[:shown], activation, self.caption(unit))
+        return Coloured(self.passage[:shown], activation, self.caption(unit))
 
 
 def unit_summary(reading: UnitReading, threshold: float = 0.5) -> None:
@@ -218,33 +321,31 @@ def unit_summary(reading: UnitReading, threshold: float = 0.5) -> None:
           f"the strongest is unit {top}, with “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
 
 
-def summary(expected: dict, reading: UnitReading, threshold: float = 0.5) -> None:
-    """One line per part, for the notebook's summary, from what compare_with_synthesis returned
-    and the browser's reading."""
-    print(f"- Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
-          f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
-          f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the text, "
-          f"{expected['generated bits']:.2f} writing at T = 1.")
-    top = reading.by_strength()[0]
-    print(f"- Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ {threshold}; "
-          f"the strongest, unit {top}, “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
-
-
 SHOWN, ON_PAPER = 600, 3   # characters the browser colours; units the printed page shows
+
+# The static browser's script, as the slider moves: the readout, the caption and each character's colour.
+RECOLOUR = """\
+    var levels = data.activations[slider.value];
+    readout.textContent = slider.value;
+    box.querySelector("b").textContent = data.captions[slider.value];
+    var spans = box.querySelectorAll("pre span");
+    for (var t = 0; t < spans.length; t++) {
+      var a = data.levels.indexOf(levels[t]) / 20 - 1;
+      spans[t].style.background = "rgba(" + (a > 0 ? "220, 50, 40" : "40, 90, 220") + ", " +
+        (0.6 * Math.abs(a)).toFixed(2) + ")";
+    }"""
 
 
 def static_unit_browser(reading: UnitReading, unit: int | None = None, shown: int = SHOWN,
                         on_paper: int = ON_PAPER) -> str:
     """The unit browser without a kernel, as one self-contained piece of HTML: a plain range
-    input over the m units, the passage coloured by the chosen one (report.Coloured's colours),
-    every unit's activations computed now, and a few lines of inline script that recolour the
+    input over the m units, the passage coloured by the chosen one (Coloured's colours), every
+    unit's activations computed now, and a few lines of inline script that recolour the
     passage.  Printed, where a slider is no use, it shows the `on_paper` units with the strongest
     correlations instead, and a line saying that the slider is in the HTML report."""
     unit = reading.by_strength()[0] if unit is None else unit
     data = {"levels": LEVELS, "captions": [reading.caption(u) for u in range(reading.m)],
             "activations": [reading.levels(u, shown) for u in range(reading.m)]}
-    # As in report.static_temperature_slider: with every "<" written \u003c, nothing in the data ends the script.
-    data = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     # Printed, each unit keeps its caption, over a shorter passage that ends with a line.
     cut = reading.passage.rfind("\n", shown // 4, shown // 2)
     lines = cut if cut > 0 else shown // 2
@@ -256,30 +357,12 @@ def static_unit_browser(reading: UnitReading, unit: int | None = None, shown: in
 @media not print {{ .static-unit-browser .on-paper {{ display: none; }} }}
 </style>
 <div class="on-screen">
-<label>unit <input type="range" min="0" max="{reading.m - 1}" step="1" value="{unit}" aria-label="hidden unit"
- style="width: 24em; vertical-align: middle"> <output>{unit}</output></label>
+{range_input("unit", "hidden unit", 0, reading.m - 1, 1, unit)}
 <p>Computed when this report was built: each of the {reading.m} units' activation after each character (red \
 positive, blue negative), and its strongest correlation over {len(reading.passage):,} characters. Drag the slider \
 or use the arrow keys.</p>
 {reading.coloured(unit, shown)._repr_html_()}
-<script type="application/json">{data}</script>
-<script>
-(function (box) {{
-  var data = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
-  var slider = box.querySelector("input"), readout = box.querySelector("output");
-  var caption = box.querySelector("b"), spans = box.querySelectorAll("pre span");
-  slider.addEventListener("input", function () {{
-    var levels = data.activations[slider.value];
-    readout.textContent = slider.value;
-    caption.textContent = data.captions[slider.value];
-    for (var t = 0; t < spans.length; t++) {{
-      var a = data.levels.indexOf(levels[t]) / 20 - 1;
-      spans[t].style.background = "rgba(" + (a > 0 ? "220, 50, 40" : "40, 90, 220") + ", " +
-        (0.6 * Math.abs(a)).toFixed(2) + ")";
-    }}
-  }});
-}})(document.currentScript.parentElement);
-</script>
+{slider_script(data, RECOLOUR)}
 </div>
 <div class="on-paper">
 <p>On paper, the {min(on_paper, reading.m)} units that correlate most strongly with a feature; the HTML report \
@@ -289,10 +372,20 @@ has a slider here over all {reading.m}.</p>
 </div>"""
 
 
-def unit_browser(rnn: RNN, corpus: Corpus, passage: str, *, unit: int | None = None, shown: int = SHOWN):
+@dataclass(repr=False, eq=False)
+class UnitBrowser(StaticForm):
+    """unit_browser's widget and its static form, with its parts."""
+
+    slider: object         # the ipywidgets IntSlider over the units
+    text: object           # the ipywidgets Output that shows the coloured passage
+    reading: UnitReading   # the passage's hidden states and each unit's strongest feature
+
+
+def unit_browser(rnn: RNN, corpus: Corpus, passage: str, *, unit: int | None = None,
+                 shown: int = SHOWN) -> UnitBrowser:
     """A slider over the m hidden units and the first `shown` characters of passage coloured by
     the chosen unit's activation, with its strongest correlation; recoloured whenever the slider
-    moves.  Returns the ipywidgets box, which carries static_unit_browser as its HTML form."""
+    moves.  Returns it as a UnitBrowser, which carries static_unit_browser as its HTML form."""
     import ipywidgets as widgets
 
     reading = UnitReading(rnn, corpus, passage)
@@ -308,9 +401,19 @@ def unit_browser(rnn: RNN, corpus: Corpus, passage: str, *, unit: int | None = N
 
     slider.observe(recolour, names="value")
     recolour()
-    box = widgets.VBox([slider, text])
-    box.slider, box.text, box.reading = slider, text, reading
-    # As report.temperature_explorer: a static copy of the notebook shows the output's HTML form.
-    static = static_unit_browser(reading, unit, shown)
-    box._repr_mimebundle_ = lambda **kwargs: {**widgets.VBox._repr_mimebundle_(box, **kwargs), "text/html": static}
-    return box
+    return UnitBrowser(widgets.VBox([slider, text]), static_unit_browser(reading, unit, shown), slider, text, reading)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summary(expected: dict, reading: UnitReading, threshold: float = 0.5) -> None:
+    """One line for part 1 and one for the units, for the notebook's summary, from what
+    compare_with_synthesis returned and the browser's reading."""
+    print(f"- Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
+          f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
+          f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the text, "
+          f"{expected['generated bits']:.2f} writing at T = 1.")
+    top = reading.by_strength()[0]
+    print(f"- Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ {threshold}; "
+          f"the strongest, unit {top}, “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")

@@ -1,5 +1,6 @@
-"""Parts 4 and 5 of the gradients notebook: what the model expects next, and the hidden-unit
-browser, live and static (its static slider moved in Chromium, offline)."""
+"""Notebook 5 · Inside the network (notebooks/helpers_5_units.py): what the model expects next,
+the units that follow simple features of the text, and the hidden-unit browser, live and static
+(its static slider moved in Chromium, offline)."""
 
 import html
 import json
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 
 import build_report
-import report
+import helpers_5_units as units
 import rnnlib
-import units
+import shared
 from browser import open_offline, wait_for_change
 from rnnlib import RNN
 
@@ -29,7 +30,7 @@ def static_data(page: str) -> dict:
     return json.loads(re.search(r'<script type="application/json">(.*?)</script>', page, re.S).group(1))
 
 
-# 4 · what the model expects next ------------------------------------------------------------------
+# 1 · what the model expects next ------------------------------------------------------------------
 
 def test_the_top_five_are_the_likeliest_next_characters_in_order(small_corpus, tiny):
     text = small_corpus.text[:60]
@@ -93,13 +94,61 @@ def test_the_view_escapes_the_text_and_frames_what_came(markup):
     assert first.startswith("< → ") and len(first.split("  ")) == 5
 
 
-# 5 · the hidden-unit browser ----------------------------------------------------------------------
+# 2 · what the units follow ------------------------------------------------------------------------
 
-def test_correlations_agree_with_the_reports_best_unit_per_feature(small_corpus, tiny):
+def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
+    features = units.text_features('ab "cd"\nef')
+    assert features["a letter just read"].tolist() == [1, 1, 0, 0, 1, 1, 0, 0, 1, 1]
+    assert features["position in the word"].tolist() == [1, 2, 0, 0, 1, 2, 0, 0, 1, 2]
+    assert features["start of a line"].tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+    assert features["inside quotation marks"].tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
+    assert features["a space just read"].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    rnn, _ = trained
+    before = RNN.init(small_corpus.K, m=rnn.m, rng=1)
+    text = small_corpus.text[:200]
+    H, table = units.unit_correlations(rnn, small_corpus, text, untrained=before)
+    assert H.shape == (200, rnn.m) and len(table.rows) == 5 and len(table.columns) == 5
+    letter = units.text_features(text)["a letter just read"]
+    _, unit, r, r_input, r_before = table.rows[0]
+    assert r == pytest.approx(np.corrcoef(H[:, unit], letter)[0, 1])
+    assert all(abs(r) >= abs(np.corrcoef(H[:, j], letter)[0, 1]) - 1e-12 for j in range(rnn.m))
+    drive = rnn.U[unit, small_corpus.encode(text)]
+    assert r_input == pytest.approx(np.corrcoef(H[:, unit], drive)[0, 1])
+    H0 = rnnlib.hidden_states(before, small_corpus.encode(text), np.zeros(rnn.m))[1:]
+    assert r_before == pytest.approx(max(abs(np.corrcoef(H0[:, j], letter)[0, 1]) for j in range(rnn.m)))
+
+
+def test_unit_captions_name_null_results_weak_correlations_and_echoes(capsys):
+    assert units.unit_caption("quotes", 95, 0.09, 0.1) == (
+        "unit 95: quotes (r = +0.09): a null result (r² = 0.008): no unit tracks this feature")
+    assert units.unit_caption("letter", 1, 0.6, 0.9).endswith(
+        "largely an echo of the character just read (r = +0.90 with U x_t)")
+    assert units.unit_caption("line start", 3, -0.27, 0.3).endswith("a weak correlation (r² = 0.07)")
+    assert units.unit_caption("word position", 2, 0.6, 0.3).endswith(
+        "tracked beyond the input (r² = 0.36 with the feature, 0.09 with U x_t)")
+    assert units.unit_caption("space", 4, 0.6, 0.65).endswith(
+        "partly an echo of the character just read (r² = 0.42 with U x_t, 0.36 with the feature)")
+    units.units_summary(shared.Table(["feature", "unit", "r", "r input"],
+                                      [["letter", 1, 0.6, 0.9], ["quotes", 95, 0.09, 0.1]]))
+    assert capsys.readouterr().out.splitlines() == [
+        "- letter: unit 1, r = +0.60: largely an echo of the character just read (r = +0.90 with U x_t).",
+        "- quotes: unit 95, r = +0.09: a null result (r² = 0.008): no unit tracks this feature."]
+
+
+def test_coloured_text_is_escaped():
+    page = units.Coloured("<script>x</script>&", [0.5] * 19, "unit <1>")._repr_html_()
+    assert "<script" not in page and "</script" not in page and "x" in page and "unit &lt;1&gt;" in page
+    assert page.count(">&lt;</span>") == 2 and page.count(">&gt;</span>") == 2 and ">&amp;</span>" in page
+    assert page.count("rgba(220, 50, 40, 0.30)") == 19  # one span a character, its colour 0.6 |a|
+
+
+# 3 · the hidden-unit browser ----------------------------------------------------------------------
+
+def test_the_browsers_strongest_features_agree_with_the_best_unit_per_feature(small_corpus, tiny):
     passage = small_corpus.text
     reading = units.UnitReading(tiny, small_corpus, passage)
     R = units.feature_correlations(reading.H, passage)
-    _, best = report.unit_correlations(tiny, small_corpus, passage)
+    _, best = units.unit_correlations(tiny, small_corpus, passage)
     for feature, unit, r, *_ in best.rows:
         assert int(np.abs(R[feature]).argmax()) == unit and R[feature][unit] == pytest.approx(r)
     for unit, (feature, r) in enumerate(reading.strongest):
@@ -138,7 +187,7 @@ def test_the_live_browser_recolours_and_carries_its_static_form(small_corpus, ti
     box.slider.value = (first + 1) % tiny.m
     assert html_now() == box.reading.coloured(box.slider.value, 100)._repr_html_() != before
     bundle = box._repr_mimebundle_()
-    assert bundle[build_report.WIDGET_VIEW]["model_id"] == box.model_id
+    assert bundle[build_report.WIDGET_VIEW]["model_id"] == box.widget.model_id
     assert bundle["text/html"] == units.static_unit_browser(box.reading, first, 100)
     # What the static report makes of the widget's output: its HTML form, without the widget.
     nb = nbformat.v4.new_notebook()

@@ -1,5 +1,6 @@
-"""The runs, figures and sentences of notebooks/4_gradients.ipynb, parts 1-3: how far back the
-gradient reaches, what clipping does, and what a longer truncation window buys.
+"""The runs, figures and sentences of notebooks/4_gradients.ipynb: how far back the gradient
+reaches (part 1), what clipping does (part 2), what a longer truncation window buys (part 3),
+and the summary's lines.
 
 The notebook's trainings and Jacobian products are independent jobs (a function and its
 arguments, the text among them), run side by side in worker processes by `run_all`, through
@@ -8,24 +9,23 @@ the project's runner (runs.py).
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 import rnnlib
 import runs
-from report import bits
 from rnnlib import RNN, Corpus, History
+from shared import bits, bits_axis
 
-SEED = rnnlib.DEFAULT_SEED          # the main run's seed
-REACH_UPDATES = 10_000              # part 1's network "after 10,000 updates" ...
-CHARACTERS = REACH_UPDATES * 25     # ... is the seq_length 25 run of part 3, which reads this many
-SEQ_LENGTHS = (10, 25, 50, 100)
-HELD_OUT = 50_000                   # characters at the end of the text that part 3 measures on
+SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
+SEQ_LENGTHS = (10, rnnlib.SEQ_LENGTH, 50, 100)  # part 3's windows, the main run's among them
+REACH_UPDATES = 10_000                          # part 1's network "after 10,000 updates" ...
+CHARACTERS = REACH_UPDATES * rnnlib.SEQ_LENGTH  # ... is part 3's run with the main run's window, which reads this many
+HELD_OUT = 50_000                               # characters at the end of the text that part 3 measures on
 UNCLIPPED_UPDATES = 20_000
-SNAPSHOTS = 40                      # W is kept at this many points of each part-3 run
-ARRAYS = "bcUWV"                    # the columns of history.clipped
+SNAPSHOTS = 40                                  # W is kept at this many points of each part-3 run
+ARRAYS = "bcUWV"                                # the columns of history.clipped
 
 
 # ----------------------------------------------------------------------------- the runs
@@ -50,7 +50,7 @@ def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, characters: int = CHARAC
 
 
 def window_run(text: str, source: str, seq_length: int, characters: int = CHARACTERS, held_out: int = HELD_OUT,
-               seed: int = SEED, m: int = 100) -> dict:
+               seed: int = SEED, m: int = rnnlib.M) -> dict:
     """The main run's settings but for seq_length, on all of text but its last held_out characters,
     for `characters` characters (characters // seq_length updates).
 
@@ -83,10 +83,11 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
                 sigma=np.array(list(snapshots.values())))
 
 
-def unclipped_run(text: str, source: str, updates: int = UNCLIPPED_UPDATES, seed: int = SEED, m: int = 100) -> dict:
+def unclipped_run(text: str, source: str, updates: int = UNCLIPPED_UPDATES, seed: int = SEED,
+                  m: int = rnnlib.M) -> dict:
     """The main run's settings without clipping, for `updates` updates or until the loss is not
-    finite.  Returns its smooth loss, its clipped counts (entries beyond 5 that clipping would have
-    cut) and "diverged": the update whose loss was not finite, or None."""
+    finite.  Returns its smooth loss, its clipped counts (entries beyond rnnlib.CLIP that clipping
+    would have cut) and "diverged": the update whose loss was not finite, or None."""
     corpus = Corpus(text, source)
     rnn = RNN.init(corpus.K, m=m, rng=seed)
     diverged = None
@@ -116,18 +117,18 @@ def largest_singular_value(W) -> float:
 
 
 def describe_window(window: dict, main_history: History) -> float:
-    """Whether the seq_length 25 run is the main run so far, as a sentence: the largest relative
-    difference between their smooth losses over the updates both made (0: bit for bit)."""
+    """Whether the window run at the main run's seq_length is the main run so far, as a sentence: the
+    largest relative difference between their smooth losses over the updates both made (0: bit for bit)."""
     n = min(window["updates"], main_history.updates)
     a, b = window["smooth_loss"][:n], main_history.smooth_loss[:n]
     difference = float(np.max(np.abs(a - b) / np.abs(b)))
     if difference == 0:
-        print(f"The seq_length 25 run's smooth loss is the main run's, bit for bit, over its {n:,} updates: "
-              f"its network is the main run's after {window['updates']:,} updates.")
+        print(f"The seq_length {window['seq_length']} run's smooth loss is the main run's, bit for bit, over its "
+              f"{n:,} updates: its network is the main run's after {window['updates']:,} updates.")
     else:
-        print(f"The seq_length 25 run's smooth loss differs from the main run's by up to {difference:.1e} "
-              f"(relative) over its {n:,} updates (another seed or machine): it stands in for the main "
-              f"run's network after {window['updates']:,} updates.")
+        print(f"The seq_length {window['seq_length']} run's smooth loss differs from the main run's by up to "
+              f"{difference:.1e} (relative) over its {n:,} updates (another seed or machine): it stands in for "
+              f"the main run's network after {window['updates']:,} updates.")
     return difference
 
 
@@ -144,7 +145,7 @@ def reach(models: dict, corpus: Corpus, positions: int = 300, n: int = 50, warmu
 
 def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     """Left: the median of ||dh_n/dh_{n-k}|| against k for each network, with the band between
-    the given percentiles.  Right: sigma_max(W) along the seq_length 25 run, and for the main
+    the given percentiles.  Right: sigma_max(W) along the window run at the main run's seq_length, and for the main
     run's best and final networks."""
     import matplotlib.pyplot as plt
 
@@ -154,13 +155,13 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
         low, median, high = np.percentile(rows, [band[0], 50, band[1]], axis=0)
         left.fill_between(k, low, high, color=colour, alpha=0.25, lw=0)
         left.plot(k, median, color=colour, label=label)
-    left.axvline(25, color="grey", ls="--", lw=0.8)
+    left.axvline(rnnlib.SEQ_LENGTH, color="grey", ls="--", lw=0.8)  # where truncation cuts
     left.set(yscale="log", xlabel="k (steps back)", ylabel=r"$\|\partial h_n / \partial h_{n-k}\|_2$",
              title=f"How far back the gradient reaches (median, {band[0]}–{band[1]}th percentiles)")
     left.legend(fontsize=8, loc="lower left")
     left.grid(alpha=0.3)
     right.plot(window["sigma_updates"], window["sigma"], ".-", color="C1", ms=3,
-               label=f"seq_length 25 run (the main run's first {window['updates']:,} updates)")
+               label=f"seq_length {window['seq_length']} run (the main run's first {window['updates']:,} updates)")
     for network, update, style in ((main.best, main.best_update, "--"), (main.rnn, main.update, ":")):
         right.axhline(largest_singular_value(network.W), color="C0", ls=style,
                       label=f"main run after {update:,} updates" + (" (best)" if network is main.best else ""))
@@ -171,7 +172,7 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     return fig
 
 
-def reach_summary(norms: dict, main, at: int = 25, small: float = 1e-3) -> dict:
+def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float = 1e-3) -> dict:
     """For each network the median norm at k = 1 and k = `at` and the first k where the median
     falls below `small`; then what that means for truncation after `at` steps, from the best
     model (the last of norms) and its sigma_max(W).  Printed as sentences, returned as a dict."""
@@ -198,8 +199,8 @@ def reach_summary(norms: dict, main, at: int = 25, small: float = 1e-3) -> dict:
     return facts
 
 
-def describe_sigma(window: dict, main, eta: float = 0.1) -> None:
-    """sigma_max(W) along the seq_length 25 run and at the main run's best model, as a sentence."""
+def describe_sigma(window: dict, main, eta: float = rnnlib.ETA) -> None:
+    """sigma_max(W) along the window run and at the main run's best model, as a sentence."""
     sigma, updates = window["sigma"], window["sigma_updates"]
     top = int(np.argmax(sigma))
     print(f"sigma_max(W) is {sigma[0]:.2f} untrained and {sigma[1]:.2f} after one update: AdaGrad's first step "
@@ -248,14 +249,13 @@ def plot_clipping(main, unclipped: dict, every: int = 1_000):
     n = len(unclipped["smooth_loss"])
     shown = min(unclipped["updates"], main.history.updates)
     right.plot(np.arange(shown), main.history.smooth_loss[:shown], color="C0", lw=1,
-               label="clipped to [−5, 5] (main run)")
+               label=f"clipped to [−{rnnlib.CLIP:g}, {rnnlib.CLIP:g}] (main run)")
     right.plot(np.arange(n), unclipped["smooth_loss"], color="C3", lw=1, label="not clipped")
     if unclipped["diverged"] is not None:
         right.axvline(unclipped["diverged"], color="C3", ls=":",
                       label=f"loss not finite at update {unclipped['diverged']:,}")
     right.set(xlabel="update", ylabel="smooth loss", title="The same run with and without clipping")
-    right.secondary_yaxis("right", functions=(bits, lambda b: np.asarray(b) * 25 * math.log(2))).set_ylabel(
-        "bits per character")
+    bits_axis(right)
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
     fig.tight_layout()
@@ -282,15 +282,17 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
     n = len(unclipped["smooth_loss"])
     shown = min(n, history.updates) - 1
     without, with_ = float(unclipped["smooth_loss"][shown]), float(history.smooth_loss[shown])
-    # the share of updates with an entry beyond 5, in each run's first n updates
+    # the share of updates with an entry beyond the limit, in each run's first n updates
     beyond, clipped_beyond = ((counts[:n] > 0).any(axis=1).mean() for counts in (unclipped["clipped"], history.clipped))
     if unclipped["diverged"] is not None:
         print(f"- Without clipping the loss was not finite at update {unclipped['diverged']:,}; up to then it had "
-              f"gradient entries beyond 5 in {beyond:.0%} of its updates (the main run: {clipped_beyond:.0%}).")
+              f"gradient entries beyond {rnnlib.CLIP:g} in {beyond:.0%} of its updates (the main run: "
+              f"{clipped_beyond:.0%}).")
     else:
         print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} after "
               f"{shown + 1:,} updates, against {with_:.2f} with clipping ({without - with_:+.2f}). "
-              f"{beyond:.0%} of its updates had gradient entries beyond 5, which clipping would have cut "
+              f"{beyond:.0%} of its updates had gradient entries beyond {rnnlib.CLIP:g}, which clipping would have "
+              f"cut "
               f"(the main run: {clipped_beyond:.0%} of its first {n:,}).")
     return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=without, clipped=with_, at=shown,
                 every=every)
@@ -299,23 +301,23 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
 # ----------------------------------------------------------------------------- part 3: truncation
 
 
-def plot_truncation(runs: list):
+def plot_truncation(windows: list):
     """Left: held-out bits per character at the end against seq_length; middle: training smooth
     loss (in bits per character) against characters read; right: seconds per character."""
     import matplotlib.pyplot as plt
 
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(12, 3.8))
-    s = [run["seq_length"] for run in runs]
-    left.plot(s, [run["bpc"] for run in runs], "o-", color="C3")
+    s = [run["seq_length"] for run in windows]
+    left.plot(s, [run["bpc"] for run in windows], "o-", color="C3")
     left.set(xscale="log", xticks=s, xticklabels=s, xlabel="seq_length", ylabel="held-out bits per character",
-             title=f"After {runs[0]['characters']:,} characters")
+             title=f"After {windows[0]['characters']:,} characters")
     left.minorticks_off()
-    for run in runs:
+    for run in windows:
         n = run["seq_length"]
         middle.plot(np.arange(1, run["updates"] + 1) * n, bits(run["smooth_loss"], n), lw=1, label=f"{n}")
     middle.set(xlabel="characters read", ylabel="smooth loss (bits per character)", title="Training")
     middle.legend(title="seq_length", fontsize=8)
-    right.bar([str(n) for n in s], [run["seconds_per_char"] * 1e6 for run in runs], color="C2")
+    right.bar([str(n) for n in s], [run["seconds_per_char"] * 1e6 for run in windows], color="C2")
     right.set(xlabel="seq_length", ylabel="CPU µs per character", title="Training time")
     for ax in (left, middle, right):
         ax.grid(alpha=0.3)
@@ -323,16 +325,16 @@ def plot_truncation(runs: list):
     return fig
 
 
-def truncation_summary(runs: list) -> dict:
+def truncation_summary(windows: list) -> dict:
     """Each seq_length's held-out bits per character and time, as sentences; returned by seq_length."""
-    facts = {run["seq_length"]: (run["bpc"], run["seconds_per_char"]) for run in runs}
+    facts = {run["seq_length"]: (run["bpc"], run["seconds_per_char"]) for run in windows}
     for n, (bpc, seconds) in facts.items():
         print(f"- seq_length {n:>3}: {bpc:.3f} bits per character held out, {seconds * 1e6:.1f} µs of CPU per "
               f"character.")
     best = min(facts, key=lambda n: facts[n][0])
-    updates = {run["seq_length"]: run["updates"] for run in runs}
+    updates = {run["seq_length"]: run["updates"] for run in windows}
     longest, shortest = max(facts), min(facts)
-    print(f"- After {runs[0]['characters']:,} characters each, the lowest held-out bits per character is "
+    print(f"- After {windows[0]['characters']:,} characters each, the lowest held-out bits per character is "
           f"seq_length {best}'s. seq_length {longest} against {shortest}: "
           f"{facts[longest][0] - facts[shortest][0]:+.3f} bits per character, from {updates[longest]:,} "
           f"updates instead of {updates[shortest]:,}, in "
@@ -343,7 +345,7 @@ def truncation_summary(runs: list) -> dict:
 # ----------------------------------------------------------------------------- summary
 
 
-def summary(reach: dict, clipping: dict, truncation: dict, at: int = 25) -> None:
+def summary(reach: dict, clipping: dict, truncation: dict, at: int = rnnlib.SEQ_LENGTH) -> None:
     """One line per part, from the facts that reach_summary, clipping_summary and truncation_summary returned."""
     (first, untrained), (last, best) = list(reach.items())[0], list(reach.items())[-1]
     print(f"- Reach: the median ||dh_n/dh_n-{at}|| is {best['at']:.2g} for the {last} "

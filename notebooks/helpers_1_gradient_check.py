@@ -1,0 +1,158 @@
+"""The tables, figures and sentences of notebooks/1_gradient_check.ipynb: the code of
+loss_and_gradients shown from rnnlib itself, the relative errors of the analytic gradients
+against centred differences and the complex step (GradientCheck), and where the float64
+centred differences' error comes from (its rounding floor, in a figure, in words and in a table).
+"""
+
+import inspect
+import math
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import rnnlib
+from rnnlib import RNN, Corpus
+from shared import Table
+
+
+def show_source(function):
+    """The source of one of rnnlib's functions, highlighted: the code itself, not a copy.  The
+    colours are inline styles, so the static report needs no stylesheet for them."""
+    from IPython.display import HTML
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    code = highlight(inspect.getsource(function), PythonLexer(), HtmlFormatter(noclasses=True, nowrap=True))
+    return HTML('<pre class="source" style="font-family: var(--jp-code-font-family, monospace); font-size: '
+                f'var(--jp-code-font-size, 13px); line-height: 1.35; background: #f7f7f7; padding: 0.6em">{code}</pre>')
+
+
+def sequences(corpus: Corpus, count: int, seq_length: int = rnnlib.SEQ_LENGTH):
+    """The first `count` training sequences (x, y) of the corpus, as train takes them."""
+    return [rnnlib.sequence_at(corpus.data, e, seq_length) for e in range(0, count * seq_length, seq_length)]
+
+
+GRADIENT_REFERENCES = {
+    "centred differences": rnnlib.numerical_gradients,
+    "centred differences, float64": lambda rnn, x, y, h0: rnnlib.numerical_gradients(rnn, x, y, h0, dtype=np.float64),
+    "complex step": rnnlib.complex_step_gradients,
+}
+CHECK_ORDER = ("b", "c", "W", "U", "V")  # the published report's row order
+
+
+class GradientCheck(Table):
+    """Relative errors of loss_and_gradients against reference gradients: a row per
+    parameter (b, c, W, U, V), a column per (reference, sequence)."""
+
+    def __init__(self, rnn: RNN, seqs, references=("centred differences",), h0=None, progress=True):
+        h0 = np.zeros(rnn.m) if h0 is None else h0
+        self.losses, self.analytic = zip(*(rnnlib.loss_and_gradients(rnn, x, y, h0)[:2] for x, y in seqs))
+        self.references = {}                        # (reference, sequence index) -> Params
+        columns, errors = [], []
+        pairs = [(ref, i) for ref in references for i in range(len(seqs))]
+        for ref, i in tqdm(pairs, desc=f"{rnn.theta.size:,} entries, each reference", unit="reference",
+                           disable=not progress):
+            other = self.references[ref, i] = GRADIENT_REFERENCES[ref](rnn, *seqs[i], h0)
+            columns.append(f"{ref}, sequence {i + 1}")
+            errors.append([rnnlib.relative_error(self.analytic[i][name], other[name]) for name in CHECK_ORDER])
+        self.errors = np.array(errors).T            # (parameters, columns)
+        super().__init__(["parameter", *columns],
+                         [[name, *row] for name, row in zip(CHECK_ORDER, self.errors.tolist())],
+                         title=f"relative errors, m = {rnn.m}")
+
+    def assert_below(self, threshold: float, reference: str | None = None) -> None:
+        """Raise AssertionError naming every error at or above threshold (in the columns of one
+        reference, or all); print one line saying all is well otherwise."""
+        cols = [j for j, (ref, _) in enumerate(self.references) if reference in (None, ref)]
+        bad = [f"{CHECK_ORDER[i]} ({self.columns[1 + j]}): {self.errors[i, j]:.2e}"
+               for i in range(len(CHECK_ORDER)) for j in cols if not self.errors[i, j] < threshold]
+        if bad or not cols:
+            raise AssertionError(f"relative errors not below {threshold:.0e}: {'; '.join(bad) or 'no such column'}")
+        print(f"All below {threshold:.0e}: b, c, W, U, V ({reference or 'every reference'}).")
+
+    def worst(self, reference: str) -> tuple[float, str]:
+        """The largest relative error in the columns of one reference, and where: "V, sequence 2"."""
+        cols = [j for j, (ref, _) in enumerate(self.references) if ref == reference]
+        block = self.errors[:, cols]
+        i, k = np.unravel_index(np.argmax(block), block.shape)
+        return float(block[i, k]), f"{CHECK_ORDER[i]}, sequence {list(self.references)[cols[k]][1] + 1}"
+
+
+def threshold_verdict(check: GradientCheck, reference: str, threshold: float = 1e-6) -> None:
+    """One line: whether a reference's largest relative error is below the threshold, and where it is."""
+    error, where = check.worst(reference)
+    if error < threshold:
+        print(f"{reference}: largest relative error {error:.2e} ({where}), below {threshold:.0e}.")
+    else:
+        print(f"{reference}: largest relative error {error:.2e} ({where}), above {threshold:.0e}: a check "
+              f"against plain float64 centred differences can fail with a right gradient.")
+
+
+def error_anatomy(check: GradientCheck, estimate: str, exact: str = "complex step", sequence: int = 0) -> Table:
+    """Where an estimate's relative error comes from, per parameter: its largest absolute
+    error against the exact gradient, the analytic gradient's, and the size of the entry
+    whose relative error is worst.  Needs both references in the check."""
+    rows = []
+    for name in CHECK_ORDER:
+        g, est = check.analytic[sequence][name], check.references[estimate, sequence][name]
+        ref = check.references[exact, sequence][name]
+        ratio = rnnlib.relative_errors(g, est)
+        worst = np.unravel_index(np.argmax(ratio), ratio.shape)
+        rows.append([name, float(np.abs(est - ref).max()), float(np.abs(g - ref).max()),
+                     float(np.abs(ref).max()), float(abs(ref[worst])), float(ratio[worst])])
+    return Table(["parameter", "max abs error, estimate", "max abs error, analytic", "largest |gradient|",
+                  "|gradient| at the worst entry", "worst relative error"], rows,
+                 title=f"{estimate} against the {exact} (sequence {sequence + 1})")
+
+
+def plot_error_floor(check: GradientCheck, sequence: int = 0, delta: float = 1e-4):
+    """Per entry of all five arrays, log-log: the analytic gradient's distance from each reference
+    against the size of the gradient, with the rounding floor of float64 centred differences,
+    eps * L / 2 delta.  Needs the complex step and the float64 centred differences in the check;
+    an exact agreement (distance 0) is drawn at the bottom edge."""
+    import matplotlib.pyplot as plt
+
+    g, size = check.analytic[sequence].theta, np.abs(check.references["complex step", sequence].theta)
+    nonzero = size > 0  # U's columns for characters the sequence lacks: a gradient of exactly 0 everywhere
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    bottom = None
+    for ref, colour in (("centred differences, float64", "C1"), ("complex step", "C0")):
+        distance = np.abs(g - check.references[ref, sequence].theta)[nonzero]
+        shown = distance > 0
+        ax.loglog(size[nonzero][shown], distance[shown], ".", ms=2, alpha=0.4, color=colour,
+                  label=f"{ref} (largest {distance.max():.1e})")
+        low = distance[shown].min() if shown.any() else 1e-20
+        bottom = low if bottom is None else min(bottom, low)
+        if not shown.all():  # the reference equals the analytic gradient to the last bit: no log for 0
+            ax.plot(size[nonzero][~shown], np.full((~shown).sum(), bottom / 10), "|", ms=6, color=colour,
+                    label=f"{ref}: {(~shown).sum():,} entries equal to the last bit (distance 0)")
+    floor = np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta)
+    ax.axhline(floor, color="C3", lw=1, ls="--", label=f"float64 rounding floor ε·L/2δ = {floor:.1e}")
+    ax.set(xlabel="|gradient| (complex step)", ylabel="|analytic − reference|", ylim=(bottom / 30, None),
+           title=f"{nonzero.sum():,} nonzero gradient entries of {size.size:,}, m = {check.analytic[sequence].m} "
+                 f"(sequence {sequence + 1})")
+    ax.legend(loc="center left", markerscale=3, fontsize=9)
+    ax.grid(alpha=0.3, which="major")
+    return fig
+
+
+def error_floor_facts(check: GradientCheck, sequence: int = 0, delta: float = 1e-4) -> None:
+    """The figure's facts in words: the entries left out as exactly zero, and where the float64
+    centred estimate rises above its rounding floor eps·L/2δ (where its O(δ²) truncation error,
+    which grows with the entry, is the larger part)."""
+    g, size = check.analytic[sequence].theta, np.abs(check.references["complex step", sequence].theta)
+    distance = np.abs(g - check.references["centred differences, float64", sequence].theta)
+    floor = np.finfo(np.float64).eps * check.losses[sequence] / (2 * delta)
+    print(f"{(size == 0).sum():,} of {size.size:,} entries have a gradient of exactly 0 by every method (the "
+          f"columns of U for characters the sequence lacks) and are left out of the log-log figure.")
+    edges = [0.0, 1e-3, 1e-2, 1e-1, math.inf]
+    shares = []
+    for low, high in zip(edges, edges[1:]):
+        inside = (size > 0) & (size >= low) & (size < high)
+        if inside.any():
+            span = f"below {high:.0e}" if low == 0 else f"{low:.0e} and over" if high == math.inf else \
+                f"{low:.0e} to {high:.0e}"
+            shares.append(f"{span}: {(distance[inside] > floor).mean():.1%} of {inside.sum():,}")
+    print(f"Entries whose centred estimate is further than the rounding floor ε·L/2δ = {floor:.1e} from the "
+          f"analytic gradient, by |gradient|: {'; '.join(shares)}.")

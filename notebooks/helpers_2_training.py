@@ -1,0 +1,203 @@
+"""The tables, figures and runs of notebooks/2_training.ipynb: the published run's smooth loss
+and ours beside it (loss_table), the runs of six seeds that show how much is luck (SeedRuns,
+trained in worker processes while the main run trains, kept in the results folder; notebook 6
+reuses them through seed_runs), the loss curve, the samples, and the summary's sentences.
+"""
+
+import concurrent.futures
+import contextlib
+import math
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+import rnnlib
+import runs
+from rnnlib import RNN, Corpus, History
+from shared import Table, bits, bits_axis, perplexity
+
+# The smooth loss of the published run, the DD2424 Assignment 4 report by Rui Qu (KTH, May 2019), trained
+# with the assignment's settings (rnnlib.M, ETA, SEQ_LENGTH, SIGMA), as that report prints it every 10,000 updates.
+PUBLISHED_SMOOTH_LOSS = {0: 109.55, 10_000: 54.33, 20_000: 51.04, 30_000: 49.61, 40_000: 48.47,
+                         50_000: 49.01, 60_000: 47.71, 70_000: 47.45, 80_000: 45.77, 90_000: 46.49,
+                         100_000: 47.42}
+
+
+def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PUBLISHED_SMOOTH_LOSS) -> Table:
+    """Our smooth loss at the given updates (those the run reached) beside the published run's,
+    and ours in bits per character and as perplexity."""
+    rows = [[u, float(history.smooth_loss[u]), published.get(u, math.nan),
+             round(round(float(history.smooth_loss[u]), 2) - published.get(u, math.nan), 2),
+             float(bits(history.smooth_loss[u])), float(perplexity(bits(history.smooth_loss[u])))]
+            for u in updates if u < history.updates]
+    return Table(["update", "smooth loss", "published", "difference", "bits per character", "perplexity"], rows,
+                 float_format="{:.2f}")
+
+
+class SeedRuns:
+    """Runs that differ only in the seed of U, W, V (the published run is one such draw), for
+    their first `updates` updates, started at once in worker processes (runs.Runner: `runner`,
+    or a new one with a worker per core but one, the notebook training its main run meanwhile).
+
+    Each is kept in the results folder under a key of the text, its settings and the code
+    (runs.cache_key), and recalled instead of trained again.  from_main: the seed of the main run,
+    whose first updates are that seed's run: not started, collect takes it from the main run."""
+
+    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
+                 from_main: int | None = None, runner: runs.Runner | None = None):
+        self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
+        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates) for seed in self.seeds}
+        self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
+        self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
+        for seed in self.seeds:
+            if seed not in self.kept and seed != from_main:
+                self._start(seed)
+
+    def _path(self, seed) -> Path:
+        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}.npy"
+
+    def _recall(self, seed):
+        with contextlib.suppress(OSError, ValueError):  # none kept, or a damaged file: train it again
+            return np.load(self._path(seed), allow_pickle=False)
+        return None
+
+    def _start(self, seed):
+        if self.runner is None:
+            self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
+        future = self.runner.submit(runs.run, self.specs[seed], self.corpus.text, self.corpus.source, True)
+        future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
+        self.pending[seed] = future
+
+    def _keep_run(self, seed, future):
+        if not future.cancelled() and future.exception() is None:
+            with self._keeping:
+                if seed not in self.kept:
+                    self._keep(seed, future.result().history.smooth_loss)
+
+    def _keep(self, seed, loss):
+        path = self._path(seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"partial-{path.name}")  # whole or absent: replaced in one step
+        np.save(partial, loss)
+        os.replace(partial, path)
+        self.kept[seed] = loss
+
+    def _is_main_run(self, history: History, seed: int) -> bool:
+        """Whether history is the run of this seed: its first two updates are that run's."""
+        spec = self.specs[seed]
+        if history is None or history.updates < spec.updates:
+            return False
+        first = rnnlib.train(RNN.init(self.corpus.K, m=spec.m, rng=seed), self.corpus, updates=2, rng=seed,
+                             sample_every=None, progress=False)
+        return np.array_equal(first.smooth_loss, history.smooth_loss[:2])
+
+    def collect(self, main: History | None = None) -> dict:
+        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as
+        it arrives, collected or not).  main: the main run's history, the seed from_main's run
+        (trained now instead if main is not that run or stopped before `updates` updates).  A
+        stop while waiting stops the workers; the runs already finished stay kept."""
+        if self.runner is not None and self.own_runner:  # the main run is over: its core takes seed runs too
+            self.runner.workers = runs.default_workers()
+        try:
+            if self.from_main is not None and self.from_main not in self.kept:
+                if self._is_main_run(main, self.from_main):
+                    self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
+                else:
+                    print(f"Seed {self.from_main}'s run is trained too: the main run given is not its run, "
+                          f"or stopped before {self.updates:,} updates.")
+                    self._start(self.from_main)
+            seeds = {future: seed for seed, future in self.pending.items()}
+            for future in concurrent.futures.as_completed(seeds):
+                future.result()  # a run that failed says so here
+                self._keep_run(seeds[future], future)
+        except KeyboardInterrupt:
+            if self.runner is not None:
+                self.runner.cancel()
+            raise
+        return {seed: self.kept[seed] for seed in self.seeds}
+
+
+def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
+              runner: runs.Runner | None = None) -> dict:
+    """{seed: smooth loss per update} of SeedRuns: recalled from the results folder, or trained
+    in worker processes now."""
+    return SeedRuns(corpus, seeds, updates, m, runner=runner).collect()
+
+
+def band_marks(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list[int]:
+    """The updates after the first at which the published run has a value and every seed run has
+    reached: where the band of seeds exists for the published run to fall in."""
+    updates = min(len(loss) for loss in seed_losses.values())
+    return [u for u in published if 0 < u < updates]
+
+
+def seed_table(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> Table:
+    """The smooth loss of each seed run where the published run has a value within the band, and
+    after the runs' last update; the published run's below."""
+    updates = min(len(loss) for loss in seed_losses.values())
+    marks = band_marks(seed_losses, published)
+    rows = [[f"seed {seed}", *(float(loss[u]) for u in marks), float(loss[updates - 1])]
+            for seed, loss in seed_losses.items()]
+    rows.append(["published", *(published[u] for u in marks), math.nan])
+    return Table(["run", *(f"update {u:,}" for u in marks), f"after {updates:,} updates"], rows,
+                 float_format="{:.2f}")
+
+
+def band_place(value: float, band) -> str:
+    """Where a value falls among the band's values, in words: "below all 6 seeds", "above 2 of the
+    6 seeds", ..."""
+    below = sum(v < value for v in band)
+    if below == 0:
+        return f"below all {len(band)} seeds"
+    if below == len(band):
+        return f"above all {len(band)} seeds"
+    return f"within the band: above {below} of the {len(band)} seeds"
+
+
+def plot_smooth_loss(history: History, seed_losses: dict | None = None, published=PUBLISHED_SMOOTH_LOSS, ax=None):
+    """The smooth loss per update, with other seeds' runs drawn thinly behind, epoch boundaries
+    dashed, the published run's points marked, and bits per character on the right axis."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4.5))
+    for i, loss in enumerate((seed_losses or {}).values()):
+        ax.plot(np.arange(len(loss)), loss, lw=0.6, color="grey", alpha=0.6,
+                label=f"{len(seed_losses)} seeds, first {len(loss):,} updates" if i == 0 else None)
+    ax.plot(np.arange(history.updates), history.smooth_loss, lw=1, color="C0", label="smooth loss (this run)")
+    for start in range(history.updates_per_epoch, history.updates, history.updates_per_epoch):
+        ax.axvline(start, color="grey", ls="--", lw=0.8)
+    points = {u: v for u, v in published.items() if u < history.updates}
+    if points:
+        ax.plot(list(points), list(points.values()), "o", ms=4, color="C1", label="published run (Rui Qu, 2019)")
+    ax.set(xlabel="update", ylabel=f"smooth loss (nats per {rnnlib.SEQ_LENGTH} characters)",
+           title=f"Smooth loss, {history.updates:,} updates (dashed lines: epoch boundaries)")
+    bits_axis(ax)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax.figure
+
+
+def training_summary(history: History, seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> None:
+    """The run's facts for the summary, as this run measured them: its best, where the published
+    run falls within the band of seeds wherever the band exists, and the band's width at its end."""
+    updates = min(len(loss) for loss in seed_losses.values())
+    best_bits = float(bits(history.best_loss))
+    print(f"- {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} ({best_bits:.2f} bits per "
+          f"character, perplexity {float(perplexity(best_bits)):.2f}) at update {history.best_update:,}.")
+    for u in band_marks(seed_losses, published):
+        band = [float(loss[u]) for loss in seed_losses.values()]
+        print(f"- Update {u:,}: the published run's {published[u]:.2f} is {band_place(published[u], band)} "
+              f"({min(band):.2f} to {max(band):.2f}).")
+    ends = [float(loss[updates - 1]) for loss in seed_losses.values()]
+    print(f"- After {updates:,} updates the {len(ends)} seeds range from {min(ends):.2f} to {max(ends):.2f}, a spread "
+          f"of {max(ends) - min(ends):.2f}; beyond that no band was measured, and the published run is one "
+          f"more draw beside this one.")
+
+
+def print_samples(history: History) -> None:
+    """Each sample with its update number and the smooth loss then."""
+    for update, text in sorted(history.samples.items()):
+        print(f"--- update {update:,}, smooth loss {history.smooth_loss[update]:.2f}\n{text}\n")

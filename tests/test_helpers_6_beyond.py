@@ -1,0 +1,111 @@
+"""The runs, tables and figures of notebook 6 · Beyond the assignment
+(notebooks/helpers_6_beyond.py): runs in the background, held-out text, rounding-sized nudges
+and float32."""
+
+import numpy as np
+import pytest
+
+import helpers_6_beyond as beyond
+import rnnlib
+from rnnlib import RNN
+
+
+def test_background_jobs_give_their_values_and_what_they_printed(small_corpus, capsys):
+    background = beyond.Background(workers=1)
+    background.submit("held", beyond.held_out_run, small_corpus, fraction=0.8, epochs=2, m=8)
+    run = background.result("held")
+    assert "training on pangrams, first 80%" in capsys.readouterr().out
+    here = beyond.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8)
+    assert np.array_equal(run.history.smooth_loss, here.history.smooth_loss) and run.held_out_bpc == here.held_out_bpc
+
+
+def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
+    run = beyond.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=5)
+    assert "training on pangrams, first 80%" in capsys.readouterr().out
+    last = max(run.held_out_bpc)
+    assert last == run.history.updates and list(run.held_out_bpc)[:-1] == list(range(0, last, 5))  # and at the end
+    assert list(run.training_bpc) == list(run.held_out_bpc)
+    train_part, held_out = small_corpus.split(0.8)
+    assert run.training_characters == len(train_part)
+    # The same run as one uninterrupted train call, and its measurements those of its parameters then.
+    seen = train_part.data[-len(held_out.data):]
+    rnn = RNN.init(small_corpus.K, m=8, rng=rnnlib.DEFAULT_SEED)
+    one = rnnlib.train(rnn, train_part, updates=10, sample_every=None, progress=False)
+    assert np.array_equal(one.smooth_loss, run.history.smooth_loss[:10])
+    assert run.held_out_bpc[10] == rnnlib.bits_per_char(rnn, held_out.data)
+    assert run.training_bpc[10] == rnnlib.bits_per_char(rnn, seen)
+    table = beyond.generalisation_table(run, updates=(5, 10))
+    assert [row[0] for row in table.rows] == [5, 10, last]
+    held, seen_bpc = run.held_out_bpc[10], run.training_bpc[10]
+    assert table.rows[1][1:4] == [seen_bpc, held, held - seen_bpc]
+    assert table.rows[1][5] == pytest.approx(2 ** run.held_out_bpc[10])
+    gap = beyond.generalisation_verdict(run)
+    assert gap == run.held_out_bpc[last] - run.training_bpc[last]
+    printed = capsys.readouterr().out
+    assert f"After {last:,} updates: {run.held_out_bpc[last]:.3f} bits per character held out" in printed
+    assert len(beyond.plot_generalisation(run).axes[0].get_lines()) >= 3
+
+
+def test_the_held_out_measurements_are_those_of_the_run_stopped_and_resumed_at_each_mark(small_corpus, tmp_path,
+                                                                                           capsys):
+    """Measuring inside the training's per-update hook gives what training to each mark, measuring
+    there and resuming (exact) gives: the numbers notebook 6 printed before it measured in the hook."""
+    run = beyond.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=7)
+    train_part, held_out = small_corpus.split(0.8)
+    seen, path = train_part.data[-len(held_out.data):], tmp_path / "held_out.npz"
+    rnn = RNN.init(small_corpus.K, m=8, rng=rnnlib.DEFAULT_SEED)
+    measured = {0: (rnnlib.bits_per_char(rnn, held_out.data), rnnlib.bits_per_char(rnn, seen))}
+    marks = [*range(7, run.history.updates, 7), run.history.updates]
+    history = rnnlib.train(rnn, train_part, updates=marks[0], sample_every=None, checkpoint=path, progress=False)
+    measured[marks[0]] = rnnlib.bits_per_char(rnn, held_out.data), rnnlib.bits_per_char(rnn, seen)
+    for u in marks[1:]:
+        rnn, history = rnnlib.resume(path, train_part, updates=u, progress=False)
+        measured[u] = rnnlib.bits_per_char(rnn, held_out.data), rnnlib.bits_per_char(rnn, seen)
+    assert run.held_out_bpc == {u: held for u, (held, _) in measured.items()}
+    assert run.training_bpc == {u: seen_bpc for u, (_, seen_bpc) in measured.items()}
+    assert np.array_equal(run.history.smooth_loss, history.smooth_loss)
+    assert np.array_equal(run.history.best.theta, history.best.theta)
+
+
+def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
+    from types import SimpleNamespace
+
+    def verdict(held, seen):
+        run = beyond.HeldOutRun(history=SimpleNamespace(best=RNN.init(3, m=2)),
+                                held_out_bpc={0: 6.3, 10: 3.0, 20: held}, training_bpc={0: 6.3, 10: 2.99, 20: seen},
+                                training_characters=1_000)
+        gap = beyond.generalisation_verdict(run)
+        return gap, capsys.readouterr().out.splitlines()
+
+    gap, lines = verdict(2.505, 2.5)
+    assert gap == pytest.approx(0.005)
+    assert lines[0] == ("After 20 updates: 2.505 bits per character held out, 2.500 on as much training text "
+                        "(gap +0.005; after 10 updates +0.010).")
+    assert "(a gap of 0.2% of the bits)" in lines[1] and "With 21 parameters for 1,000 characters" in lines[1]
+    assert "limited by its size" in lines[1]
+    assert verdict(2.6, 2.5)[1][1] == ("The held-out text is predicted worse than the training text by 4.0% of the "
+                                       "bits: a small gap, wider than after 10 updates.")
+    assert "clearly worse" in verdict(3.0, 2.5)[1][1] and "clearly better" in verdict(2.0, 2.5)[1][1]
+
+
+def test_powers_of_ten_are_written_with_superscripts():
+    assert beyond.power_of_ten(1e-15) == "10⁻¹⁵" and beyond.power_of_ten(1e4) == "10⁴"
+
+
+def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys):
+    losses = beyond.rounding_spread(small_corpus, nudges=3, updates=300, m=16)
+    assert losses.shape == (4, 300)
+    assert np.allclose(losses[:, 0], losses[0, 0], rtol=1e-12)  # the same start, to rounding
+    assert not np.array_equal(losses[1], losses[0])              # ... and yet another run
+    spread = beyond.spread_summary(losses, {0: losses[0], 1: losses[0] + 2})
+    printed = capsys.readouterr().out
+    assert spread["seeds"] == pytest.approx(1) and spread["rounding"] == pytest.approx(losses[:, -1].std())
+    assert "After 300 updates, 4 runs that differ by a relative 10⁻¹⁵" in printed and "10^" not in printed
+    assert f"spread {spread['rounding']:.2f} times as much as the seeds" in printed
+    assert len(beyond.plot_spread(losses).axes[0].get_lines()) == 3 + 1 + 1
+
+
+def test_dtype_runs_time_both(small_corpus):
+    by_dtype = beyond.dtype_runs(small_corpus, updates=20, m=8)
+    assert list(by_dtype) == ["float64", "float32"] and all(seconds > 0 for _, seconds in by_dtype.values())
+    assert len(beyond.plot_dtypes(by_dtype).axes) == 2
