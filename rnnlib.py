@@ -90,9 +90,7 @@ def read_text(path) -> str:
     """
     p = Path(path)
     if p.is_dir():
-        texts = []
-        with contextlib.suppress(OSError):  # a folder we may not list: no example
-            texts = sorted(f for f in p.iterdir() if f.suffix == ".txt" and f.is_file())
+        texts = sorted(f for f in p.iterdir() if f.suffix == ".txt" and f.is_file())  # an example that exists
         raise IsADirectoryError(f"{p} is a directory, not a text file: pass the path of a UTF-8 text file"
                                 + (f", e.g. {texts[0]}" if texts else ""))
     try:
