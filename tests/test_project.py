@@ -126,8 +126,13 @@ def test_a_clone_copied_with_its_venv_makes_the_venv_again_and_trains_in_its_own
     run.py notices, says so in one line, and makes the venv again.  A real venv, with only what train needs."""
     first, second = tmp_path / "first", tmp_path / "second"
     (first / "scripts").mkdir(parents=True)
-    for name in ("run.py", "pyproject.toml", "rnnlib.py", "runs.py", "scripts/train.py", "scripts/cli_common.py"):
+    for name in ("run.py", "pyproject.toml", "scripts/train.py", "scripts/cli_common.py"):
         shutil.copy(ROOT / name, first / name)
+    installed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]  # what pip installs
+    for module in installed["py-modules"]:
+        shutil.copy(ROOT / f"{module}.py", first / f"{module}.py")
+    for package in installed.get("packages", []):
+        shutil.copytree(ROOT / package, first / package, ignore=shutil.ignore_patterns("__pycache__"))
     needed = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
               if line.startswith(("numpy==", "tqdm=="))]
     (first / "requirements.txt").write_text("\n".join(needed) + "\n")
