@@ -36,6 +36,7 @@ import math
 import numbers
 import os
 import signal
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,9 +90,9 @@ def read_text(path) -> str:
     """
     p = Path(path)
     if p.is_dir():
-        raise IsADirectoryError(
-            f"{p} is a directory, not a text file: pass the path of a UTF-8 text file, "
-            f"e.g. {p / 'goblet_book.txt'}")
+        texts = sorted(f for f in p.iterdir() if f.suffix == ".txt" and f.is_file())  # an example that exists
+        raise IsADirectoryError(f"{p} is a directory, not a text file: pass the path of a UTF-8 text file"
+                                + (f", e.g. {texts[0]}" if texts else ""))
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
@@ -929,7 +930,9 @@ def _stop_requests():
             forced.append(signum)
             raise KeyboardInterrupt
         requested.append(signum)
-        print("\nStopping after this update (press Ctrl-C again to stop at once) ...", flush=True)
+        # in a notebook (an IPython kernel) the stop button sends the signal, and nothing reads Ctrl-C
+        again = "the stop button" if "ipykernel" in sys.modules else "Ctrl-C"
+        print(f"\nStopping after this update (press {again} again to stop at once, saving nothing) ...", flush=True)
 
     previous = signal.getsignal(signal.SIGINT)
     if previous is not signal.SIG_IGN:  # a process that ignores Ctrl-C goes on ignoring it

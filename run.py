@@ -5,11 +5,12 @@
     python3 run.py test     the tests: pytest, and nbval re-executing every notebook
     python3 run.py bench    speed: µs per training update against the plain implementation,
                             and synthesis characters per second
-    python3 run.py lab      open the notebooks in JupyterLab
+    python3 run.py lab      open the notebooks in JupyterLab (kernels over Unix sockets, notebooks trusted)
     python3 run.py serve    the temperature slider as a web page (Voilà) on http://127.0.0.1:8866/
     python3 run.py train    train on any text (TEXT, default the book), checkpointing to results/;
                             Ctrl-C saves, --resume continues (--help lists the options)
-    python3 run.py sample   print text from a trained checkpoint: --prime, --temperature, --length
+    python3 run.py sample   print text from a trained checkpoint (default: the model written last, by
+                            train or by the report): --prime, --temperature, --length
     python3 run.py sweep    train every combination of --m, --eta, --seq-length and --seeds in worker
                             processes (or on a Dask cluster: --scheduler), one CSV row per run
     python3 run.py check FILE:FUNCTION --convention min-char-rnn|dd2424
@@ -22,7 +23,9 @@
 
 Each first makes sure .venv (in this folder) holds requirements.txt and this project (rnnlib,
 installed editable): it is created on the first run and brought up to date whenever
-requirements.txt or pyproject.toml changes; otherwise this costs nothing.  Then the command
+requirements.txt or pyproject.toml changes, and made again if it was made for another folder (a
+clone moved or copied with its .venv: a venv's scripts and its editable install keep the absolute
+path they were made with); otherwise this costs nothing.  Then the command
 takes this process's place, so Ctrl-C and `kill` reach it and its exit code is run.py's.
 Arguments after the command go to the tool (pytest, the benchmark script).
 
@@ -49,7 +52,7 @@ COMMANDS = {
     "report": [str(ROOT / "scripts" / "build_report.py")],
     "test": ["-m", "pytest"],
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
-    "lab": ["-m", "jupyter", "lab", str(ROOT / "notebooks")],
+    "lab": [str(ROOT / "scripts" / "lab.py")],
     "serve": [str(ROOT / "scripts" / "serve.py")],
     "train": [str(ROOT / "scripts" / "train.py")],
     "sample": [str(ROOT / "scripts" / "sample.py")],
@@ -91,15 +94,35 @@ def python_version(python):
     return tuple(int(n) for n in out.stdout.split()) if out.returncode == 0 else None
 
 
+def made_for(venv: Path):
+    """The folder venv was made in, as Python's venv module wrote it when it made it (the `command` line
+    of pyvenv.cfg, which every supported Python writes: `PYTHON -m venv [OPTIONS] FOLDER`), or None if
+    that is not known."""
+    try:
+        config = (venv / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in config:
+        key, _, value = line.partition("=")
+        if key.strip() == "command" and " -m venv " in value:
+            words = value.split(" -m venv ", 1)[1].split()
+            while words and words[0].startswith("-"):  # the options; the folder (spaces and all) follows
+                words.pop(0)
+            return " ".join(words) or None
+    return None
+
+
 def ensure_venv(venv: Path = VENV, base=None) -> Path:
     """`venv` with requirements.txt and this project installed, made with the Python `base` (this
     one by default); returns its python."""
     wanted = hashlib.sha256(REQUIREMENTS.read_bytes() + PYPROJECT.read_bytes()).hexdigest()
     python, stamp = venv_python(venv), venv / "installed.sha256"  # the hash last installed
-    if python.exists() and stamp.is_file() and stamp.read_text().strip() == wanted:
+    elsewhere = made_for(venv)
+    moved = elsewhere is not None and os.path.realpath(elsewhere) != str(venv)
+    if python.exists() and stamp.is_file() and stamp.read_text().strip() == wanted and not moved:
         return python
     held = python_version(python) if python.exists() else None
-    if held is None or refusal(held):  # none yet, or one left by an older Python's failed install
+    if held is None or refusal(held) or moved:  # none yet, an older Python's failed install, or another folder's
         base = base or sys.executable
         version = sys.version_info if base == sys.executable else python_version(base)
         if refusal(version):
@@ -107,7 +130,12 @@ def ensure_venv(venv: Path = VENV, base=None) -> Path:
         if tuple(version[:2]) > PYTHONS[-1]:
             print(f"run.py: Python {dotted(version[:2])} is newer than those tested ({supported()}); "
                   f"going on with it.", flush=True)
-        print(f"run.py: creating {venv.relative_to(ROOT)}/ with {base} ...", flush=True)
+        if moved:
+            print(f"run.py: {venv.relative_to(ROOT)}/ was made for {elsewhere}, and its scripts and its install of "
+                  f"rnnlib point there (this folder was moved or copied): making it again here with {base} ...",
+                  flush=True)
+        else:
+            print(f"run.py: creating {venv.relative_to(ROOT)}/ with {base} ...", flush=True)
         # --clear: a venv of an older Python is made again, not patched
         if subprocess.run([str(base), "-m", "venv", "--clear", str(venv)]).returncode != 0:
             sys.exit("run.py: could not create the virtual environment. On Debian or Ubuntu, "
@@ -175,4 +203,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:  # stdout's reader went away (`| head`): stop quietly, with a Unix tool's status
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit stays quiet
+        sys.exit(141)  # 128 + SIGPIPE, as the shell shows for a tool that SIGPIPE ended

@@ -406,13 +406,35 @@ def _settle(future, result=None, exception=None):
 
 def _connect(address: str):
     from distributed import Client
+    from distributed.security import Security
+    if address.startswith("tls://") and Security().get_connection_args("client")["ssl_context"] is None:
+        # refused now: Client would fail with a TypeError, then hang 20 s in its cleanup
+        raise SchedulerUnreachable(
+            f"{address} is a TLS address, and this client has no certificate: give the files in Dask's "
+            f"configuration, e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT "
+            f"and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (README.md, \"On a Dask cluster\")")
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, ValueError, TypeError) as err:  # refused, timed out, or not an address at all
         raise SchedulerUnreachable(
             f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s ({type(err).__name__}): "
-            f"start one there with `dask scheduler` and workers with `dask worker {address} --nthreads 1`, "
-            f"or check the address") from None
+            f"check the address, or start one and its workers: {_start_commands(address)} (README.md, "
+            f"\"On a Dask cluster\")") from None
+
+
+def _start_commands(address: str) -> str:
+    """The commands that start a scheduler at address and its workers, with the `dask` of this Python's
+    environment (not on PATH unless it is activated), as the user would type it from here."""
+    dask = Path(sys.executable).with_name("dask")
+    with contextlib.suppress(ValueError):
+        dask = dask.relative_to(Path.cwd())
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme in ("", "tcp") and host in ("127.0.0.1", "localhost"):  # this machine alone: nothing listens beyond it
+        return (f"`{dask} scheduler --host {host} --port {port} --dashboard-address {host}:8787`, then "
+                f"`{dask} worker {address} --nthreads 1 --host {host} --dashboard-address {host}:0`")
+    return (f"`{dask} scheduler` on that machine, then `{dask} worker {address} --nthreads 1` on each, on a "
+            f"network you trust")
 
 
 def map(function, jobs, *, workers: int | None = None, scheduler: str | None = None):

@@ -19,6 +19,7 @@ Run it with `python3 run.py bench [options]` (or `.venv/bin/python benchmarks/be
 import argparse
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -218,4 +219,8 @@ def corpus_cost(megabytes: float):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # stdout's reader went away (`| head`): stop quietly, with a Unix tool's status
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit stays quiet
+        sys.exit(141)  # 128 + SIGPIPE, as the shell shows for a tool that SIGPIPE ended

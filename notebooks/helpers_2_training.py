@@ -2,6 +2,9 @@
 and ours beside it (loss_table), the runs of six seeds that show how much is luck (SeedRuns,
 trained in worker processes while the main run trains, kept in the results folder; notebook 6
 reuses them through seed_runs), the loss curve, the samples, and the summary's sentences.
+The published run is compared with a run on the text it was trained on alone, the book, known by
+its fingerprint (published_run); on another text the table, the figure and the summary show ours
+alone, and say that the comparison does not apply.
 """
 
 import concurrent.futures
@@ -23,11 +26,27 @@ from shared import Table, bits, bits_axis, perplexity
 PUBLISHED_SMOOTH_LOSS = {0: 109.55, 10_000: 54.33, 20_000: 51.04, 30_000: 49.61, 40_000: 48.47,
                          50_000: 49.01, 60_000: 47.71, 70_000: 47.45, 80_000: 45.77, 90_000: 46.49,
                          100_000: 47.42}
+# rnnlib.text_fingerprint of the text the published run was trained on: the course's goblet_book.txt, as
+# rnnlib.load_corpus reads it (line endings made uniform).  Only a run on that text compares with it.
+BOOK_SHA256 = "f86bfd40b13d9d0c7be2d8608e2691583322bf7a13d9fdf8979c19ca2f3f15e0"
+NOT_THE_BOOK = ("The published run (Rui Qu, 2019) was trained on the book, Harry Potter and the Goblet of Fire; "
+                "this text is another, so the comparison with it does not apply, and none is made.")
+
+
+def published_run(corpus: Corpus) -> dict:
+    """The published run's smooth loss if corpus is the book it was trained on, else {}: nothing to compare."""
+    return PUBLISHED_SMOOTH_LOSS if rnnlib.text_fingerprint(corpus.text) == BOOK_SHA256 else {}
 
 
 def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PUBLISHED_SMOOTH_LOSS) -> Table:
     """Our smooth loss at the given updates (those the run reached) beside the published run's,
-    and ours in bits per character and as perplexity."""
+    and ours in bits per character and as perplexity; with published empty (another text than the
+    book), ours alone, titled with why."""
+    if not published:
+        rows = [[u, float(history.smooth_loss[u]), float(bits(history.smooth_loss[u])),
+                 float(perplexity(bits(history.smooth_loss[u])))] for u in updates if u < history.updates]
+        return Table(["update", "smooth loss", "bits per character", "perplexity"], rows, title=NOT_THE_BOOK,
+                     float_format="{:.2f}")
     rows = [[u, float(history.smooth_loss[u]), published.get(u, math.nan),
              round(round(float(history.smooth_loss[u]), 2) - published.get(u, math.nan), 2),
              float(bits(history.smooth_loss[u])), float(perplexity(bits(history.smooth_loss[u])))]
@@ -128,19 +147,21 @@ def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rn
 
 def band_marks(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list[int]:
     """The updates after the first at which the published run has a value and every seed run has
-    reached: where the band of seeds exists for the published run to fall in."""
+    reached: where the band of seeds exists for the published run to fall in (with published empty,
+    the same updates, where the band is shown alone)."""
     updates = min(len(loss) for loss in seed_losses.values())
-    return [u for u in published if 0 < u < updates]
+    return [u for u in published or PUBLISHED_SMOOTH_LOSS if 0 < u < updates]
 
 
 def seed_table(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> Table:
     """The smooth loss of each seed run where the published run has a value within the band, and
-    after the runs' last update; the published run's below."""
+    after the runs' last update; the published run's below, unless published is empty."""
     updates = min(len(loss) for loss in seed_losses.values())
     marks = band_marks(seed_losses, published)
     rows = [[f"seed {seed}", *(float(loss[u]) for u in marks), float(loss[updates - 1])]
             for seed, loss in seed_losses.items()]
-    rows.append(["published", *(published[u] for u in marks), math.nan])
+    if published:
+        rows.append(["published", *(published[u] for u in marks), math.nan])
     return Table(["run", *(f"update {u:,}" for u in marks), f"after {updates:,} updates"], rows,
                  float_format="{:.2f}")
 
@@ -182,19 +203,23 @@ def plot_smooth_loss(history: History, seed_losses: dict | None = None, publishe
 
 def training_summary(history: History, seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> None:
     """The run's facts for the summary, as this run measured them: its best, where the published
-    run falls within the band of seeds wherever the band exists, and the band's width at its end."""
+    run falls within the band of seeds wherever the band exists (with published empty, that the
+    comparison does not apply), and the band's width at its end."""
     updates = min(len(loss) for loss in seed_losses.values())
     best_bits = float(bits(history.best_loss))
     print(f"- {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} ({best_bits:.2f} bits per "
           f"character, perplexity {float(perplexity(best_bits)):.2f}) at update {history.best_update:,}.")
-    for u in band_marks(seed_losses, published):
-        band = [float(loss[u]) for loss in seed_losses.values()]
-        print(f"- Update {u:,}: the published run's {published[u]:.2f} is {band_place(published[u], band)} "
-              f"({min(band):.2f} to {max(band):.2f}).")
+    if not published:
+        print(f"- {NOT_THE_BOOK}")
+    else:
+        for u in band_marks(seed_losses, published):
+            band = [float(loss[u]) for loss in seed_losses.values()]
+            print(f"- Update {u:,}: the published run's {published[u]:.2f} is {band_place(published[u], band)} "
+                  f"({min(band):.2f} to {max(band):.2f}).")
     ends = [float(loss[updates - 1]) for loss in seed_losses.values()]
     print(f"- After {updates:,} updates the {len(ends)} seeds range from {min(ends):.2f} to {max(ends):.2f}, a spread "
-          f"of {max(ends) - min(ends):.2f}; beyond that no band was measured, and the published run is one "
-          f"more draw beside this one.")
+          f"of {max(ends) - min(ends):.2f}; beyond that no band was measured"
+          + (", and the published run is one more draw beside this one." if published else "."))
 
 
 def print_samples(history: History) -> None:

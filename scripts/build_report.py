@@ -30,6 +30,8 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
+from cli_common import READER_GONE, silence_stdout
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 REPORT = ROOT / "build" / "report.html"
@@ -339,4 +341,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # stdout's reader went away (`| head`): stop quietly, as the terminal's commands do
+        silence_stdout()
+        sys.exit(READER_GONE)

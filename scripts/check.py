@@ -13,7 +13,8 @@ script run from another folder: PYTHONPATH=folder/of/FILE python3 run.py check .
 
 Exit status: 0 the loss, the gradients and the last hidden state equal rnnlib's to rounding; 1 they
 differ; 2 nothing was checked: input the check cannot use (one line on stderr naming it) or an
-exception raised by FILE's code (its traceback, from FILE on); 130 stopped by Ctrl-C.
+exception raised by FILE's code (its traceback, from FILE on); 130 stopped by Ctrl-C; 141 stdout's
+reader went away (`| head`), as for the other commands (cli_common.READER_GONE).
 """
 
 import argparse
@@ -23,6 +24,7 @@ import traceback
 from pathlib import Path
 
 import gradcheck
+from cli_common import READER_GONE, silence_stdout
 
 RUN = "python3 run.py check"
 
@@ -116,6 +118,9 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # stdout's reader went away while FILE's code printed: quietly, as a Unix tool
+        silence_stdout()
+        return READER_GONE
     except Exception as err:  # raised by the code in path: its traceback is the message
         print_traceback(err, path)
         beside = path and isinstance(err, ModuleNotFoundError) and err.name and err.name.split(".")[0]
@@ -123,7 +128,11 @@ def main(argv=None) -> int:
             print(f"({beside} is beside {path.name}: give its folder to Python, "
                   f"PYTHONPATH={path.parent} {RUN} ...)", file=sys.stderr)
         return 2
-    print(result)
+    try:
+        print(result, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
+        return READER_GONE
     return 0 if result.ok else 1
 
 

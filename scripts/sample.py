@@ -4,16 +4,26 @@
     run_sample      the prime, the characters the model writes after it, and a newline, on stdout
 
 stdout gets exactly that text, so it pipes; what the command says goes to stderr.  The checkpoint
-holds its vocabulary: the text it was trained on is not needed.  Exit status: 0 done; 1 a mistake
-to fix, named with its fix in one line on stderr.  What the commands share is in cli_common.py.
+holds its vocabulary: the text it was trained on is not needed.  Without --checkpoint: the model
+written last, the report's or the one `train` saved last (cli_common.written_last).  Exit status: 0
+done; 1 a mistake to fix, named with its fix in one line on stderr; 141 stdout's reader went away
+(`| head`).  What the commands share is in cli_common.py.
 """
 
-import os
 import sys
 from pathlib import Path
 
 import rnnlib
-from cli_common import RUN, Parser, UserError, nonnegative_int, open_checkpoint, positive_number, run_command
+from cli_common import (
+    RUN,
+    Parser,
+    UserError,
+    nonnegative_int,
+    open_checkpoint,
+    positive_number,
+    run_command,
+    written_last,
+)
 
 
 def parser() -> Parser:
@@ -22,8 +32,9 @@ def parser() -> Parser:
         "else: messages go to stderr). The checkpoint holds its vocabulary: the text it was "
         "trained on is not needed."))
     sample.add_argument("--checkpoint", metavar="PATH",
-                        help=f"a checkpoint written by train (default: "
-                             f"{rnnlib.display_path(rnnlib.MODEL_PATH)}, the report's last finished run)")
+                        help=f"a checkpoint written by train (default: the model written last: "
+                             f"{rnnlib.display_path(rnnlib.MODEL_PATH)}, the report's last finished run, or the "
+                             f"checkpoint train saved last, whichever is newer)")
     sample.add_argument("--prime", metavar="TEXT",
                         help="the text to continue (default: a newline, or the vocabulary's first "
                              "character if the text has no newline)")
@@ -39,10 +50,13 @@ def parser() -> Parser:
 
 
 def run_sample(args) -> int:
-    path = Path(args.checkpoint) if args.checkpoint else rnnlib.MODEL_PATH
+    path, chosen = (Path(args.checkpoint), "") if args.checkpoint else written_last()
+    if chosen:
+        print(chosen, file=sys.stderr)
     shown = rnnlib.display_path(path)
     state = open_checkpoint(path, f"train one with `{RUN} train TEXT`, and give the --checkpoint it names"
-                                  + ("" if args.checkpoint else f" (`{RUN} report` makes this default one)"))
+                            if args.checkpoint else f"train one with `{RUN} train TEXT` (or `{RUN} report`), "
+                                                    f"and this command samples it")
     prime = args.prime
     if prime is None:
         prime = "\n" if "\n" in state.chars else state.chars[0]
@@ -61,11 +75,10 @@ def run_sample(args) -> int:
     vocabulary = rnnlib.Corpus("".join(state.chars), source=state.source, chars=state.chars)
     text = rnnlib.generate(rnn, vocabulary, args.length, temperature=args.temperature, prime=prime,
                            rng=args.seed)
-    try:
-        sys.stdout.buffer.write((prime + text + "\n").encode("utf-8", "surrogatepass"))
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader stopped early (`| head`): fine, and no noise at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    data = memoryview((prime + text + "\n").encode("utf-8", "surrogatepass"))
+    while data:  # unbuffered (PYTHONUNBUFFERED), stdout.buffer is the raw file, whose write may take only a part
+        data = data[sys.stdout.buffer.write(data):]
+    sys.stdout.flush()
     return 0
 
 

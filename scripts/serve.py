@@ -5,6 +5,8 @@ Run it with `python3 run.py serve [--port N]`.  The page uses the last finished 
 replaces it); without one for the current corpus it says so and stops, rather than train for
 minutes behind a blank page.  Voilà runs in this process, so a signal to it stops the server and
 its kernels; each page view has a kernel, shut down once its page has been closed for a while.
+The page is rendered with Voilà's lab template less what it would fetch from the network
+(scripts/jupyter/voila/templates/lab-offline): it needs nothing from outside this machine.
 """
 
 import argparse
@@ -22,6 +24,9 @@ import rnnlib
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "3_synthesis.ipynb"
+# A Jupyter data folder of this project's, holding its Voilà template (TEMPLATE).
+JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
+TEMPLATE = "lab-offline"
 # A kernel idle and without a page for this long is shut down: Voilà cannot shut down the kernel of a
 # closed tab itself (its request is refused for want of an _xsrf token, voila-dashboards/voila#1458).
 RECLAIM_AFTER = 45
@@ -83,15 +88,18 @@ def strip_local_links(handler, notebook, cwd):
 
 
 class QuietLog(logging.Filter):
-    """Keeps Voilà's terminal free of warnings that ask nothing of the user.  Dropped: Jupyter's
-    "Notebook ... is not trusted" (trust concerns the outputs saved in a notebook, and Voilà shows
-    none of them: it runs the notebook afresh), and tornado's note that jupyter_server's websocket
-    ping timeout is longer than the interval (their two ping schemes disagree; the connection is
-    fine).  The shutdown of a closed page's kernel is information, not a warning."""
+    """Keeps a Jupyter server's terminal (Voilà's here, JupyterLab's in lab.py) free of lines that ask
+    nothing of the user.  Dropped: Jupyter's "Notebook ... is not trusted" (trust concerns the outputs
+    saved in a notebook, and Voilà shows none of them: it runs the notebook afresh; lab.py signs the
+    project's), tornado's note that jupyter_server's websocket ping timeout is longer than the
+    interval (their two ping schemes disagree; the connection is fine), and the language-server
+    extension's list of the ~20 servers that are not installed (none is, and none is needed).  The
+    shutdown of a closed page's kernel is information, not a warning."""
 
     def filter(self, record):
         message = record.getMessage()
-        if "is not trusted" in message or message.startswith("The websocket_ping_timeout"):
+        if ("is not trusted" in message or message.startswith("The websocket_ping_timeout")
+                or message.startswith("Skipped non-installed server(s)")):
             return False
         if message.startswith("Culling 'idle' kernel"):
             record.levelno, record.levelname = logging.INFO, "INFO"
@@ -139,6 +147,12 @@ def main(argv=None):
 
     config = Config()
     config.VoilaConfiguration.prelaunch_hook = strip_local_links
+    # Voilà finds templates in Jupyter's data folders, which JUPYTER_PATH adds to (before the others).
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_DATA), os.environ.get("JUPYTER_PATH")]))
+    config.VoilaConfiguration.template = TEMPLATE
+    # Notebook 7's JupyterLab extension (its "open in Notebook" buttons) means nothing on this page, and
+    # built for a newer JupyterLab than Voilà's page, it fails to load there, with an error in the console.
+    config.VoilaConfiguration.extension_denylist = ["@jupyter-notebook/lab-extension"]
     # Kernels talk to the server over Unix sockets, like `run.py report`'s: nothing on TCP to eavesdrop.
     config.KernelManager.transport = "ipc"
     # A page's kernel is kept while the page is open (connected), and shut down once it has been idle

@@ -64,14 +64,15 @@ def parser() -> Parser:
                        help=f"train each run N epochs of the trained part (default: {DEFAULT_EPOCHS})")
     total.add_argument("--updates", type=positive_int, metavar="N",
                        help="train each run N updates (default: the --epochs default)")
-    sweep.add_argument("--m", type=listof(positive_int), default=str(rnnlib.M), metavar="LIST",
+    sweep.add_argument("--m", type=listof(positive_int, "50,100,200"), default=str(rnnlib.M), metavar="LIST",
                        help="hidden units, e.g. 50,100,200 (default: %(default)s)")
-    sweep.add_argument("--eta", type=listof(positive_number), default=str(rnnlib.ETA), metavar="LIST",
-                       help="AdaGrad's learning rates, e.g. 0.05,0.1,0.2 (default: %(default)s)")
-    sweep.add_argument("--seq-length", type=listof(positive_int), default=str(rnnlib.SEQ_LENGTH),
-                       metavar="LIST", help="characters per update (default: %(default)s)")
-    sweep.add_argument("--seeds", type=listof(nonnegative_int), default=str(rnnlib.DEFAULT_SEED), metavar="LIST",
-                       help="seed S starts from the initial weights of `train --seed S` (default: %(default)s)")
+    sweep.add_argument("--eta", type=listof(positive_number, "0.05,0.1,0.2"), default=str(rnnlib.ETA),
+                       metavar="LIST", help="AdaGrad's learning rates, e.g. 0.05,0.1,0.2 (default: %(default)s)")
+    sweep.add_argument("--seq-length", type=listof(positive_int, "10,25,50"), default=str(rnnlib.SEQ_LENGTH),
+                       metavar="LIST", help="characters per update, e.g. 10,25,50 (default: %(default)s)")
+    sweep.add_argument("--seeds", type=listof(nonnegative_int, "0,1,2"), default=str(rnnlib.DEFAULT_SEED),
+                       metavar="LIST", help="seed S starts from the initial weights of `train --seed S`, e.g. 0,1,2 "
+                                            "(default: %(default)s)")
     sweep.add_argument("--held-out", type=fraction, default=0.1, metavar="F",
                        help="the last fraction F of TEXT is never trained on, and measures each run "
                             "(default: %(default)s)")
@@ -86,14 +87,16 @@ def parser() -> Parser:
     return sweep
 
 
-def listof(item):
-    """An argparse type: comma-separated values of the argparse type item, each once, in order."""
+def listof(item, example: str):
+    """An argparse type: comma-separated values of the argparse type item, each once, in order; a
+    mistake in a list of several names the list, and example shows one of the option's own."""
     def parse(text):
         try:
             return list(dict.fromkeys(item(word.strip()) for word in text.split(",")))
         except argparse.ArgumentTypeError as err:
-            raise argparse.ArgumentTypeError(f"{err}, in {text!r} (a list is values separated by commas, "
-                                             f"e.g. 50,100,200)") from None
+            where = f", in {text!r}" if "," in text else ""
+            raise argparse.ArgumentTypeError(f"{err}{where} (a list is values separated by commas, "
+                                             f"e.g. {example})") from None
     return parse
 
 
@@ -130,8 +133,9 @@ def run_sweep(args) -> int:
     todo.sort(key=lambda run: -run["m"])
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
         plural(min(args.workers or runs.default_workers(), len(todo)), "worker process", "worker processes")
+    kept = f"{len(grid) - len(todo)} of them already" if len(grid) > 1 else "not yet" if todo else "already"
     say(f"Sweep on {corpus.source} ({len(corpus):,} characters, K = {corpus.K}; the last {percent(args.held_out)} "
-        f"held out): {len(grid)} runs, {len(grid) - len(todo)} of them already in {shown}"
+        f"held out): {plural(len(grid), 'run', 'runs')}, {kept} in {shown}"
         + (f"; {len(todo)} to train on {where}. Ctrl-C stops, keeping every finished row." if todo else "."))
     lost, failed = [], []
     if todo:

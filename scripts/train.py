@@ -6,10 +6,14 @@ checkpointing to results/<TEXT's name>.npz; Ctrl-C saves, --resume continues bit
     new_run         a new network, with NEW_RUN's settings where no option is given
     resumed_run     the checkpoint's run, once the text and the options fit it
     resume_command  after Ctrl-C: the command that continues the run
-    print_sample    rnnlib.train's per-update hook: each sample, printed above the progress bar
+    SamplePrinter   rnnlib.train's per-update hook: each sample, printed above the progress bar; once
+                    stdout's reader has gone (`| head`), a request to stop, as Ctrl-C is
 
-Exit status: 0 done; 1 a mistake to fix, named with its fix in one line on stderr; 130 stopped
-by Ctrl-C, after saving.  What the commands share is in cli_common.py.
+A run that ends or stops, saved, is noted as the one `train` saved last (cli_common.note_trained),
+which `sample` uses by default unless the report's model is newer.  Exit status: 0 done; 1 a
+mistake to fix, named with its fix in one line on stderr; 130 stopped by Ctrl-C, after saving;
+141 stopped, after saving, because stdout's reader went away.  What the commands share is in
+cli_common.py.
 """
 
 import math
@@ -17,6 +21,7 @@ import os
 import shlex
 import sys
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
@@ -24,6 +29,7 @@ from tqdm import tqdm
 import rnnlib
 from cli_common import (
     DEFAULT_EPOCHS,
+    READER_GONE,
     RUN,
     TEXT_HELP,
     Parser,
@@ -32,12 +38,14 @@ from cli_common import (
     file_path,
     nonnegative_int,
     nonnegative_number,
+    note_trained,
     open_checkpoint,
     open_text,
     positive_int,
     positive_number,
     run_command,
     say,
+    silence_stdout,
     text_and_name,
 )
 
@@ -100,16 +108,26 @@ def run_train(args) -> int:
     if len(corpus) < seq_length + 1:
         raise UserError(f"{corpus.source} has {len(corpus)} characters, too few for a sequence of "
                         f"{seq_length} and its successor: give a longer text, or a smaller --seq-length")
-    run = resumed_run(args, state, corpus, checkpoint) if args.resume else new_run(args, corpus, checkpoint)
+    printer = SamplePrinter()
+    run = (resumed_run(args, state, corpus, checkpoint, printer) if args.resume else
+           new_run(args, corpus, checkpoint, printer))
     try:
         history = run()
     except KeyboardInterrupt as stop:
-        if not hasattr(stop, "history"):  # a second Ctrl-C: stopped inside an update, nothing saved
+        saved = hasattr(stop, "history")  # else a second Ctrl-C: stopped inside an update, nothing saved
+        if saved:
+            note_trained(checkpoint)
+        if printer.reader_gone:  # saved; and nobody reads what would follow
+            return READER_GONE
+        if not saved:
             say(f"Stopped at once, saving nothing: {shown} holds the last state saved before, if any.")
         say(f"To continue: {resume_command(args)}")
         return 130
+    except BrokenPipeError:  # stderr's reader went away (`2>&1 | head`) under the progress bar
+        raise
     except (FloatingPointError, OSError) as err:  # a diverged loss, a checkpoint that could not be written
         raise UserError(str(err)) from None
+    note_trained(checkpoint)
     bits = history.best_loss / seq_length / math.log(2)
     say(f"Best smooth loss: {history.best_loss:.2f} at update {history.best_update:,} "
         f"({bits:.2f} bits per character)")
@@ -118,8 +136,8 @@ def run_train(args) -> int:
     return 0
 
 
-def new_run(args, corpus, checkpoint):
-    """A function that trains a new network."""
+def new_run(args, corpus, checkpoint, printer):
+    """A function that trains a new network, with printer as its per-update hook."""
     s = {name: NEW_RUN[name] if getattr(args, name) is None else getattr(args, name) for name in NEW_RUN}
     epochs = DEFAULT_EPOCHS if args.epochs is None and args.updates is None else args.epochs
     per_epoch = rnnlib.updates_per_epoch(len(corpus), s["seq_length"])
@@ -131,11 +149,12 @@ def new_run(args, corpus, checkpoint):
     return lambda: rnnlib.train(
         rnn, corpus, epochs=epochs, updates=args.updates, seq_length=s["seq_length"], eta=s["eta"],
         sample_every=s["sample_every"] or None, sample_length=s["sample_length"], rng=args.seed,
-        checkpoint=checkpoint, on_update=print_sample)
+        checkpoint=checkpoint, on_update=printer)
 
 
-def resumed_run(args, state, corpus, checkpoint):
-    """A function that continues the checkpoint's run, once corpus and the options fit it."""
+def resumed_run(args, state, corpus, checkpoint, printer):
+    """A function that continues the checkpoint's run, once corpus and the options fit it, with printer as
+    its per-update hook."""
     shown = rnnlib.display_path(checkpoint)
     difference = state.vocabulary_difference(corpus)
     if difference:
@@ -170,7 +189,7 @@ def resumed_run(args, state, corpus, checkpoint):
         with warnings.catch_warnings():  # the other text was refused above unless forced
             warnings.simplefilter("ignore", rnnlib.OtherTextWarning)
             return rnnlib.resume(checkpoint, corpus, epochs=args.epochs, updates=args.updates,
-                                 on_update=print_sample)[1]
+                                 on_update=printer)[1]
     return run
 
 
@@ -181,12 +200,24 @@ def resume_command(args) -> str:
     return shlex.join(words)
 
 
-def print_sample(state: rnnlib.TrainingState):
-    """train's per-update hook: the update's sample, if it drew one, printed above the progress bar."""
-    update = state.update - 1
-    if update in state.history.samples:
-        tqdm.write(f"--- sample at update {update:,} ---\n{state.history.samples[update]}", file=sys.stdout)
-        sys.stdout.flush()
+@dataclass
+class SamplePrinter:
+    """train's per-update hook: the update's sample, if it drew one, printed above the progress bar.
+    When stdout's reader has gone (`| head`), it asks training to stop after this update, as Ctrl-C
+    does (training takes a KeyboardInterrupt raised here as that request, and saves), and notes why."""
+
+    reader_gone: bool = False
+
+    def __call__(self, state: rnnlib.TrainingState):
+        update = state.update - 1
+        if update in state.history.samples:
+            try:
+                tqdm.write(f"--- sample at update {update:,} ---\n{state.history.samples[update]}", file=sys.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self.reader_gone = True
+                silence_stdout()
+                raise KeyboardInterrupt from None
 
 
 def main(argv=None) -> int:

@@ -107,14 +107,16 @@ def interrupt_on_call(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def dask_scheduler(tmp_path_factory):
-    """The address of a real Dask cluster on this machine: `dask scheduler` and two `dask worker`
-    processes of one thread each, started on 127.0.0.1 and stopped at the end of the session."""
+def dask_cluster(tmp_path_factory):
+    """A real Dask cluster on this machine, as README.md starts one for this machine alone (everything
+    on 127.0.0.1: with --no-dashboard, an HTTP port would still listen on every interface), stopped
+    at the end of the session: `dask scheduler` and two `dask worker` processes of one thread each.
+    Yields (the scheduler's address, the processes' ids)."""
     folder = tmp_path_factory.mktemp("dask")
     dask, file = [sys.executable, "-m", "dask"], folder / "scheduler.json"
     quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
-    scheduler = subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                  "--scheduler-file", str(file)], **quiet)
+    scheduler = subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address",
+                                  "127.0.0.1:0", "--scheduler-file", str(file)], **quiet)
     processes = [scheduler]
     try:
         deadline = time.monotonic() + 60
@@ -126,13 +128,14 @@ def dask_scheduler(tmp_path_factory):
                 time.sleep(0.1)
         else:
             raise RuntimeError("the Dask scheduler did not start")
-        processes += [subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                        "--host", "127.0.0.1", "--local-directory", str(folder)], **quiet)
+        processes += [subprocess.Popen([*dask, "worker", address, "--nthreads", "1", "--no-nanny", "--host",
+                                        "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--local-directory",
+                                        str(folder)], **quiet)
                       for _ in range(2)]  # no nanny: two plain worker processes, quick to stop
         from distributed import Client
         with Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
-        yield address
+        yield address, [process.pid for process in processes]
     finally:  # the workers (no children of their own) at once, then the scheduler
         for process in processes[1:]:
             process.kill()
@@ -142,3 +145,10 @@ def dask_scheduler(tmp_path_factory):
             scheduler.wait(timeout=20)
         except subprocess.TimeoutExpired:
             scheduler.kill()
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler(dask_cluster):
+    """The address of dask_cluster's scheduler."""
+    return dask_cluster[0]
+

@@ -86,6 +86,59 @@ def test_train_then_sample(folder):
     assert set(out) <= set(TEXT) and "best model" in err
 
 
+def report_writes_its_model(folder, text):
+    """What `run.py report` leaves in the results folder: the main run, and its finished model (here on text)."""
+    corpus = rnnlib.Corpus(text, source="the report's text")
+    rnnlib.train(rnnlib.RNN.init(corpus.K, m=8), corpus, updates=5, progress=False,
+                 checkpoint=folder / "results" / "training.npz", finished=folder / "results" / "model.npz")
+
+
+def test_sample_without_checkpoint_samples_the_model_written_last(folder):
+    results, shout = folder / "results", TEXT.upper()
+    status, out, err = run("sample", cwd=folder)  # nothing trained yet: which commands make a model
+    assert status == 1 and "no checkpoint at" in err and "`python3 run.py train TEXT` (or `python3 run.py report`)" \
+        in err
+
+    def sample():
+        status, out, err = run("sample", "--length", "300", cwd=folder)
+        assert status == 0, err
+        return out, err.splitlines()[0]
+
+    report_writes_its_model(folder, shout)
+    out, said = sample()
+    assert set(out) <= set(shout + "\n")
+    assert said == (f"No --checkpoint: {results / 'model.npz'}, the report's last finished run, is the model "
+                    f"written last; --checkpoint PATH samples another.")
+
+    assert run("train", "poems.txt", "--updates", "30", *FAST, cwd=folder)[0] == 0
+    out, said = sample()
+    assert not set(out) <= set(shout + "\n") and set(out) <= set(TEXT)
+    assert said == (f"No --checkpoint: {results / 'poems.npz'}, the checkpoint `python3 run.py train` saved last, "
+                    f"is the model written last (after {results / 'model.npz'}, the report's last finished run); "
+                    f"--checkpoint PATH samples another.")
+    assert (results / "last-trained").read_text() == "poems.npz\n"  # inside results/: moves with it
+
+    report_writes_its_model(folder, shout)  # the report, run again, writes the newest
+    assert set(sample()[0]) <= set(shout + "\n")
+
+    # a checkpoint anywhere, and a run stopped by Ctrl-C (saved) counts as much as a finished one
+    elsewhere = folder / "elsewhere" / "run.npz"
+    args = [*script("train"), "poems.txt", "--updates", "1000000", "--checkpoint", str(elsewhere), *FAST]
+    child = subprocess.Popen(args, cwd=folder, env={**os.environ, "RNN_RESULTS": str(results)},
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert "sample at update 0 " in child.stdout.readline() + child.stdout.readline()
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=60) == 130
+    finally:
+        child.kill()
+        child.wait()
+    out, said = sample()
+    assert said.startswith(f"No --checkpoint: {elsewhere}, the checkpoint `python3 run.py train` saved last")
+    assert (results / "last-trained").read_text() == f"{elsewhere}\n"
+
+
 def test_sample_defaults_to_a_newline_prime_and_reproduces_with_a_seed(folder):
     run("train", "poems.txt", "--updates", "20", *FAST, cwd=folder)
     outs = [run("sample", "--checkpoint", "results/poems.npz", "--length", "50", *seed, cwd=folder)[1]
@@ -117,7 +170,8 @@ def test_a_vocabulary_of_any_characters_survives_the_checkpoint(folder):
 
 def test_a_real_ctrl_c_saves_and_the_resume_is_exact(folder):
     args = [*script("train"), "poems.txt", "--updates", "1000000", "--checkpoint", "run.npz", *FAST]
-    child = subprocess.Popen(args, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    child = subprocess.Popen(args, cwd=folder, env={**os.environ, "RNN_RESULTS": str(folder / "results")},
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not inherited ignored
     try:
         lines = iter(child.stdout.readline, "")
@@ -129,6 +183,7 @@ def test_a_real_ctrl_c_saves_and_the_resume_is_exact(folder):
     finally:
         child.kill()
         child.wait()
+    assert "Stopping after this update (press Ctrl-C again to stop at once, saving nothing)" in out
     assert "To continue: python3 run.py train poems.txt --checkpoint run.npz --resume" in out
     done = rnnlib.load_checkpoint(folder / "run.npz").update
     assert done > 20
@@ -160,7 +215,8 @@ def trained(tmp_path_factory):
 
 ERRORS = {
     "missing text": (["nothing.txt"], ["no such file: nothing.txt"]),
-    "a folder for a text": (["results"], ["results is a directory"]),
+    "a folder for a text": (["results"], ["results is a directory, not a text file: pass the path of a UTF-8 text "
+                                          "file\n"]),  # and no example: results/ holds no .txt file
     "unreadable text": (["poems.txt/inside"], ["cannot read poems.txt/inside", "Not a directory"]),
     "not UTF-8": (["latin1.txt"], ["latin1.txt is not UTF-8", "offset 3", "iconv"]),
     "empty text": (["empty.txt"], ["empty.txt is empty"]),
@@ -176,7 +232,6 @@ ERRORS = {
                             ["trained on poems.txt, not on reversed.txt", "--force"]),
     "resume with other settings": (["poems.txt", "--resume", "--m", "32"], ["--m 32 (it has 16)"]),
     "resume already done": (["poems.txt", "--resume", "--updates", "30"], ["has done 30 updates", "--updates 60"]),
-    "sample without a checkpoint": (["sample"], ["no checkpoint at", "model.npz", "run.py train", "run.py report"]),
     "sample a damaged checkpoint": (["sample", "--checkpoint", "truncated.npz"], ["truncated.npz is not a readable"]),
     "sample a foreign file": (["sample", "--checkpoint", "foreign.npz"], ["not an rnnlib checkpoint", "give"]),
     "prime outside the vocabulary": (["sample", "--checkpoint", "results/poems.npz", "--prime", "Zoë"],
@@ -210,3 +265,63 @@ def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
     done = subprocess.run([*run_py, "sample", "--checkpoint", "mine.npz", "--length", "10", "--prime", "T"],
                           cwd=folder, env=env, capture_output=True, timeout=300)
     assert done.returncode == 0 and len(done.stdout.decode()) == 1 + 10 + 1
+
+
+# ---------------------------------------------------------------------------- a reader that goes away
+
+
+def into_head(command_line, lines, cwd):
+    """command_line with stdout into a pipe whose reader reads `lines` lines and goes away, as `| head -n
+    LINES` does: (exit status, stderr)."""
+    child = subprocess.Popen(command_line, cwd=cwd, env={**os.environ, "RNN_RESULTS": str(cwd / "results")},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(lines):
+            child.stdout.readline()
+        child.stdout.close()
+        _, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+        child.wait()
+    return child.returncode, err
+
+
+def assert_quiet(err):
+    """Nothing on stderr about the pipe: no traceback, no BrokenPipeError, not even Python's at exit."""
+    assert not any(word in err for word in ("Traceback", "BrokenPipe", "Exception ignored", "error")), err
+
+
+def test_a_reader_that_goes_away_stops_train_quietly_with_141_and_the_run_saved(folder):
+    line = [*script("train"), "poems.txt", "--updates", "1000000", "--checkpoint", "long.npz", *FAST]
+    status, err = into_head(line, 2, cwd=folder)  # `train ... | head -2`: its first line, and a sample's
+    assert status == 141
+    assert_quiet(err)
+    done = rnnlib.load_checkpoint(folder / "long.npz").update  # saved as after Ctrl-C, and noted for sample
+    assert 0 < done < 1_000_000 and (folder / "results" / "last-trained").read_text() == f"{folder / 'long.npz'}\n"
+    status, out, _ = run("train", "poems.txt", "--checkpoint", "long.npz", "--resume", "--updates", str(done + 5),
+                         cwd=folder)
+    assert status == 0 and f"Resuming long.npz at update {done:,}" in out
+
+
+def test_a_reader_that_goes_away_stops_sample_and_sweep_quietly_with_141(folder):
+    assert run("train", "poems.txt", "--updates", "20", *FAST, cwd=folder)[0] == 0
+    # more than a pipe holds (64 kB): the reader leaves while sample still writes
+    status, err = into_head([*script("sample"), "--length", "300000"], 1, cwd=folder)
+    assert status == 141
+    assert_quiet(err)
+
+    # `python3 run.py sweep ... | head -1`: the sweep trains, then its table meets the closed pipe
+    sweep = [sys.executable, str(SCRIPTS.parent / "run.py"), "sweep", "poems.txt", "--m", "8", "--updates", "50",
+             "--workers", "1", "--out", "sweep.csv"]
+    status, err = into_head(sweep, 1, cwd=folder)
+    assert status == 141
+    assert_quiet(err)
+    assert (folder / "sweep.csv").read_text().count("\n") == 2  # its row is kept: the header and the row
+
+
+def test_a_reader_that_goes_away_stops_bench_quietly_with_141(folder):
+    bench = [sys.executable, str(SCRIPTS.parent / "benchmarks" / "bench.py"), "--updates", "100", "--rounds", "3",
+             "--chars", "1000"]
+    status, err = into_head(bench, 1, cwd=folder)  # its first line; the measurements, a second later, meet the pipe
+    assert status == 141
+    assert_quiet(err)

@@ -58,9 +58,17 @@ def test_missing_file_is_a_clear_file_not_found_error(tmp_path):
         load_corpus(tmp_path / "nope.txt")
 
 
-def test_a_directory_is_refused_by_name(tmp_path):
-    with pytest.raises(IsADirectoryError, match=r"is a directory, not a text file"):
+def test_a_directory_is_refused_by_name_with_a_text_in_it_as_the_example(tmp_path):
+    with pytest.raises(IsADirectoryError) as empty:
         load_corpus(tmp_path)
+    assert str(empty.value) == f"{tmp_path} is a directory, not a text file: pass the path of a UTF-8 text file"
+    (tmp_path / "notes.md").write_text("not a .txt\n")
+    (tmp_path / "b.txt").write_text("a text\n")
+    (tmp_path / "a.txt").mkdir()  # a folder, whatever its name, is no example
+    with pytest.raises(IsADirectoryError) as holding:
+        load_corpus(tmp_path)
+    assert str(holding.value).endswith(f"text file, e.g. {tmp_path / 'b.txt'}")
+    assert load_corpus(tmp_path / "b.txt").text == "a text\n"  # the example is one that loads
 
 
 def test_an_empty_file_is_refused_by_name(tmp_path):

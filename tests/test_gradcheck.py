@@ -456,6 +456,17 @@ def test_run_py_check_reads_the_path_from_the_users_folder(students):
     assert done.returncode == 1 and "Diagnosis: the recurrent term dropped" in done.stdout
 
 
+def test_a_reader_that_goes_away_ends_the_check_quietly_with_141(students):
+    """`run.py check ... | head`, the reader gone before the table, or while FILE's own code prints."""
+    (students / "chatty.py").write_text(MIN_CHAR_RNN + "\nfor i in range(100_000):\n    print('loading', i)\n")
+    for target in ("no_clip.py:lossFun", "chatty.py:lossFun"):
+        child = subprocess.Popen([sys.executable, str(CHECK), target, "--convention", "min-char-rnn"], cwd=students,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child.stdout.close()  # as `| head -0`: nobody reads
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 141 and err == "", (target, err)
+
+
 def test_the_check_script_loads_a_file_under_its_own_name(students):
     spec = importlib.util.spec_from_file_location("check_script", CHECK)
     script = importlib.util.module_from_spec(spec)

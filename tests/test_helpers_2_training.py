@@ -109,3 +109,28 @@ def test_a_stop_while_collecting_keeps_the_finished_seed_runs_and_stops_the_rest
     assert 0 in band.kept and band.pending[2].cancelled()  # the first kept; the last never started
     assert sorted(p.name for p in (tmp_path / "seed_runs").iterdir()) == sorted(
         f"{runs.cache_key(band.specs[seed], small_corpus.text)}.npy" for seed in band.kept)
+
+
+def test_the_book_is_known_by_its_fingerprint_and_only_it_is_compared_with_the_published_run(small_corpus,
+                                                                                             monkeypatch):
+    assert training.published_run(small_corpus) == {}
+    if rnnlib.BOOK_PATH.is_file():  # the course's copy, where it is: its fingerprint is the one written down
+        assert training.published_run(rnnlib.load_corpus(rnnlib.BOOK_PATH)) is training.PUBLISHED_SMOOTH_LOSS
+    monkeypatch.setattr(training, "BOOK_SHA256", rnnlib.text_fingerprint(small_corpus.text))
+    assert training.published_run(small_corpus) is training.PUBLISHED_SMOOTH_LOSS
+
+
+def test_on_another_text_nothing_is_compared_with_the_published_run_and_each_output_says_so(trained, capsys):
+    _, history = trained
+    table = training.loss_table(history, updates=range(0, 301, 100), published={})
+    assert table.columns == ["update", "smooth loss", "bits per character", "perplexity"]
+    assert "does not apply" in table.title and "does not apply" in table._repr_html_()
+    assert table.rows[1][:2] == [100, history.smooth_loss[100]]
+    seed_losses = {0: history.smooth_loss[:150], 1: history.smooth_loss[:150] + 1}
+    assert [row[0] for row in training.seed_table(seed_losses, {}).rows] == ["seed 0", "seed 1"]
+    labels = [line.get_label() for line in training.plot_smooth_loss(history, seed_losses, {}).axes[0].get_lines()]
+    assert not any("published" in label for label in labels)
+    training.training_summary(history, seed_losses, published={})
+    printed = capsys.readouterr().out
+    assert f"- {training.NOT_THE_BOOK}\n" in printed and "published run's" not in printed
+    assert printed.rstrip().endswith("beyond that no band was measured.")

@@ -138,3 +138,33 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
     assert 301 <= update < total and rnnlib.load_checkpoint(run).update == update
     assert (folder / "2_training.ipynb").read_bytes() == saved
     assert model.read_bytes() == before
+
+
+def test_in_a_notebook_the_stop_message_names_the_stop_button_not_ctrl_c(tmp_path):
+    """The line training prints on the first stop request says what a second one does, in the words of
+    where it runs: in a kernel (a notebook) that is the stop button, as Ctrl-C means nothing there."""
+    code = STOP_IN_UPDATE_300 + """
+corpus = rnnlib.Corpus("the cat sat on the mat\\n" * 40)
+rnnlib.train(rnnlib.RNN.init(corpus.K, m=8), corpus, updates=10_000, sample_every=None, progress=False)"""
+    printed, errors = [], []
+
+    def collect(message):
+        if message["msg_type"] == "stream":
+            printed.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            errors.append(message["content"]["ename"])
+
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+    km.start_kernel(cwd=str(tmp_path))
+    try:
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("import rnnlib\n" + code, timeout=120, output_hook=collect)
+        client.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+    said = "".join(printed)
+    assert errors == ["TrainingStopped"]
+    assert "Stopping after this update (press the stop button again to stop at once, saving nothing)" in said
+    assert "Ctrl-C" not in said

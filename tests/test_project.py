@@ -1,6 +1,7 @@
 """The project's set-up files agree with each other."""
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -117,3 +118,86 @@ def test_ci_runs_the_readmes_test_command():
 def test_the_book_is_kept_out_of_git():
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "data/goblet_book.txt" in ignored
+
+
+def test_a_clone_copied_with_its_venv_makes_the_venv_again_and_trains_in_its_own_folder(tmp_path):
+    """A clone copied (or moved) with its .venv: the venv's scripts and the editable install of rnnlib keep the
+    first folder's absolute path, so the copy would train with the first folder's rnnlib, into its results/.
+    run.py notices, says so in one line, and makes the venv again.  A real venv, with only what train needs."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "scripts").mkdir(parents=True)
+    for name in ("run.py", "pyproject.toml", "scripts/train.py", "scripts/cli_common.py"):
+        shutil.copy(ROOT / name, first / name)
+    installed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]  # what pip installs
+    for module in installed["py-modules"]:
+        shutil.copy(ROOT / f"{module}.py", first / f"{module}.py")
+    for package in installed.get("packages", []):
+        shutil.copytree(ROOT / package, first / package, ignore=shutil.ignore_patterns("__pycache__"))
+    needed = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.startswith(("numpy==", "tqdm=="))]
+    (first / "requirements.txt").write_text("\n".join(needed) + "\n")
+    (first / "text.txt").write_text("the cat sat on the mat, and the dog sat on the log.\n" * 20)
+    env = {name: value for name, value in os.environ.items() if name not in ("RNN_RESULTS", "RNN_CORPUS")}
+
+    def train(folder, *more):
+        return subprocess.run([sys.executable, "run.py", "train", "text.txt", "--updates", "20", "--m", "8",
+                               "--sample-every", "0", *more], cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=900)
+
+    done = train(first)
+    assert done.returncode == 0 and (first / "results" / "text.npz").is_file(), done.stdout + done.stderr
+    shutil.copytree(first, second, symlinks=True)
+    shutil.rmtree(second / "results")  # the copy's own: a train into first's would find text.npz there
+
+    done = train(second)
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = [line for line in done.stdout.splitlines() if line.startswith("run.py: ")]
+    assert said[0] == (f"run.py: .venv/ was made for {first / '.venv'}, and its scripts and its install of rnnlib "
+                       f"point there (this folder was moved or copied): making it again here with {sys.executable} ...")
+    assert (second / "results" / "text.npz").is_file()
+    python = second / ".venv" / "bin" / "python"
+    found = subprocess.run([str(python), "-c", "import rnnlib; print(rnnlib.__file__, rnnlib.RESULTS_DIR)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert found == [str(second / "rnnlib.py"), str(second / "results")]
+    scripts = [path for path in (second / ".venv" / "bin").iterdir() if path.is_file() and not path.is_symlink()]
+    assert not [path.name for path in scripts if str(first) in path.read_bytes().decode("utf-8", "replace")]
+
+    done = train(second, "--force")  # the next command: nothing to say, nothing to install
+    assert done.returncode == 0 and not [line for line in done.stdout.splitlines() if line.startswith("run.py")]
+
+
+# What the README states as measured on a machine: a time, a speed-up, a size, a loss that training printed.
+MEASURED = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|µs|MB)\b|\d+½? minutes?\b|\b\d+-(?:second|minute)\b|\d×"
+                      r"|\b\d+ times (?:one|the)\b|Best smooth loss: \d|held-out bpc")
+
+
+def readme_blocks(readme: str):
+    """The README's paragraphs and list items, each a code block joined to the prose before it (whose words
+    introduce what the block shows)."""
+    blocks, prose = [], []
+    for part in re.split(r"(```.*?```)", readme, flags=re.S):
+        if part.startswith("```"):
+            prose[-1:] = [(prose[-1] if prose else "") + "\n" + part]
+            continue
+        blocks += prose
+        prose = [item for paragraph in re.split(r"\n\s*\n", part)
+                 for item in re.split(r"\n(?=- )", paragraph) if item.strip()]
+    return blocks + prose
+
+
+def test_every_measurement_the_readme_states_says_it_is_one_machines():
+    readme = (ROOT / "README.md").read_text()
+    numbers = readme.split("### Numbers in this README", 1)[1].split("\n#", 1)[0]
+    assert "measured on one machine" in numbers and "another machine's will differ" in numbers
+    unsaid = [block for block in readme_blocks(readme) if MEASURED.search(block.split("```")[0] + "".join(
+        re.findall(r"```\n(?:Best|  m ).*?```", block, flags=re.S))) and "(#numbers-in-this-readme)" not in block
+              and block not in numbers]
+    assert unsaid == []
+
+
+def test_the_readmes_sweep_example_concludes_nothing_from_one_seed_on_one_machine():
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("To train it on the whole text: python3 run.py train /tmp/textwrap.txt", 1)[1]
+    verdict = " ".join(after.split("```", 1)[1].strip().split("\n\n", 1)[0].split())
+    assert "That is one machine's table" in verdict and "seeds 0, 1 and 2" in verdict
+    assert "held on both machines and for all three seeds" in verdict and "--seeds 0,1,2" in verdict

@@ -91,6 +91,12 @@ def test_an_unreachable_scheduler_is_named(free_port, monkeypatch):
         list(runs.map(runs.run, [(SPECS[0], TEXT)], scheduler=f"tcp://127.0.0.1:{free_port}"))
 
 
+def test_a_tls_address_without_a_client_certificate_is_refused_before_connecting(free_port):
+    with pytest.raises(runs.SchedulerUnreachable, match=f"tls://127.0.0.1:{free_port} is a TLS address, and this "
+                                                          f"client has no certificate: .*TLS__CLIENT__CERT"):
+        list(runs.map(runs.run, [(SPECS[0], TEXT)], scheduler=f"tls://127.0.0.1:{free_port}"))
+
+
 def kill_own_process():
     os.kill(os.getpid(), signal.SIGKILL)
 

@@ -118,3 +118,24 @@ def test_no_link_on_the_page_leads_nowhere_and_a_typed_prime_applies_without_ent
     prime.press_sequentially("The ", delay=40)  # typed, and no Enter
     wait_for_change(output.inner_text, before)
     assert output.locator("span[title='the prime']").inner_text() == "The "
+
+
+def test_the_page_fetches_nothing_from_outside_and_logs_no_error(served, browser):
+    """Offline, as the static report is: every request the page makes stays on the server that served it
+    (requests elsewhere are refused here, as no network would answer them), and the console stays clean."""
+    url, _, _ = served
+    outside, errors = [], []
+    page = browser.new_page(viewport={"width": 1100, "height": 1200})
+    here = ("http://127.0.0.1:" + url.split(":")[2], "ws://127.0.0.1:" + url.split(":")[2], "data:", "blob:")
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(here)
+               else (outside.append(route.request.url), route.abort()))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url, timeout=60_000)
+    page.locator(f"{TEMPERATURE} .noUi-handle").wait_for(timeout=60_000)
+    text = wait_for_change(lambda: page.locator(".widget-output").last.inner_text(), "")
+    assert text.strip()
+    page.wait_for_load_state("networkidle")
+    assert outside == [] and errors == []
+    # FontAwesome's icons, which the left-out style sheets would also have declared, are there: served with the page
+    assert page.evaluate("[...document.fonts].some(font => font.family.includes('Font Awesome 5 Free'))")

@@ -4,12 +4,16 @@ rerun that trains only the missing rows."""
 
 import csv
 import os
+import re
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from test_cli import SCRIPTS, TEXT, run, script
 
@@ -191,7 +195,7 @@ def test_a_killed_worker_loses_only_its_run_and_the_rerun_trains_it(folder):
 def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
     nobody = f"tcp://127.0.0.1:{free_port}"
     # the scheduler's 10 s of waiting pass while the other mistakes are tried
-    waiting = start("--scheduler", nobody, "--out", "none.csv", cwd=folder)
+    waiting = start("--m", "8", "--eta", "0.1", "--scheduler", nobody, "--out", "none.csv", cwd=folder)  # 1 run
     (folder / "other.csv").write_text("name,score\nada,3\n", encoding="utf-8")
     (folder / "reversed.txt").write_text(TEXT[::-1], encoding="utf-8")
     (folder / "tiny.txt").write_text("A short text.\n", encoding="utf-8")
@@ -201,7 +205,14 @@ def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
     mistakes = {
         "a bad list value": (["poems.txt", "--m", "0,x"],
                              ["argument --m: must be a whole number >= 1, not '0', in '0,x'", "50,100,200"]),
-        "a bad rate": (["poems.txt", "--eta", "0.1,fast"], ["--eta: must be a positive number, not 'fast'"]),
+        "a bad rate": (["poems.txt", "--eta", "0.1,fast"], ["--eta: must be a positive number, not 'fast', in "
+                                                            "'0.1,fast' (a list is values separated by commas, e.g. "
+                                                            "0.05,0.1,0.2)"]),
+        "one bad value": (["poems.txt", "--m", "0"], ["--m: must be a whole number >= 1, not '0' (a list is values"]),
+        "a rate that is no number": (["poems.txt", "--eta", "abc"], ["--eta: must be a positive number, not 'abc' "
+                                                                     "(a list is values separated by commas, e.g. "
+                                                                     "0.05,0.1,0.2)"]),
+        "a bad seed": (["poems.txt", "--seeds", "-1"], ["e.g. 0,1,2"]),
         "a held-out part of everything": (["poems.txt", "--held-out", "1"], ["--held-out: must be a fraction"]),
         "both engines": (["poems.txt", "--workers", "2", "--scheduler", nobody], ["leave out one of the two"]),
         "another length of training": (["poems.txt", *GRID[:4], "--updates", "300"],
@@ -228,7 +239,12 @@ def test_a_user_error_is_one_line_and_exit_1(folder, free_port):
         waiting.kill()
         waiting.wait()
     assert waiting.returncode == 1 and err.count("\n") == 1, err
+    assert said.startswith("Sweep on poems.txt") and "1 run, not yet in none.csv; 1 to train on the Dask" in said
+    # the commands it suggests name the dask of this environment (not on PATH), for this machine alone
+    dask = Path(sys.executable).with_name("dask")
     assert f"error: no Dask scheduler answered at {nobody} within 10 s" in err
+    assert (f"`{dask} scheduler --host 127.0.0.1 --port {free_port} --dashboard-address 127.0.0.1:8787`, then "
+            f"`{dask} worker {nobody} --nthreads 1 --host 127.0.0.1 --dashboard-address 127.0.0.1:0`") in err
     assert csv_file.read_bytes() == before and not (folder / "none.csv").exists()  # never touched by a refusal
 
 
@@ -248,3 +264,62 @@ def test_run_py_reads_the_users_paths_from_the_users_folder(folder):
                           timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     assert list(rows(folder / "mine.csv")) == [("8", "0.1", "25", "0")]
+
+
+def listening(pids) -> list:
+    """The addresses (host, port) that the processes pids and their children listen on for TCP connections."""
+    processes = [psutil.Process(pid) for pid in pids]
+    processes += [child for process in processes for child in process.children(recursive=True)]
+    return sorted({(c.laddr.ip, c.laddr.port) for process in processes
+                   for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN})
+
+
+def test_the_tests_cluster_listens_on_loopback_only(dask_cluster):
+    _, pids = dask_cluster
+    addresses = listening(pids)
+    assert len(addresses) >= 4 and {host for host, _ in addresses} == {"127.0.0.1"}, addresses  # comm and HTTP each
+
+
+def readme_one_machine_commands():
+    """The README's commands for a Dask cluster on this machine alone: the block that starts with `dask scheduler`
+    on 127.0.0.1, as argument lists."""
+    readme = (SCRIPTS.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if b.startswith(".venv/bin/dask scheduler --host 127.0.0.1")]
+    return [shlex.split(line) for line in block.splitlines()]
+
+
+def test_the_readmes_cluster_for_one_machine_listens_on_loopback_only_and_sweeps(folder, tmp_path):
+    scheduler, worker, sweep_line = readme_one_machine_commands()
+    assert scheduler[0] == worker[0] == ".venv/bin/dask" and sweep_line[:3] == ["python3", "run.py", "sweep"]
+    ports = {}
+    for port in ("8786", "8787"):  # free ones here, as other clusters may hold the README's
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports[port] = str(s.getsockname()[1])
+
+    def here(words):  # the dask of this environment, and the free ports
+        words = [re.sub(r"\b(8786|8787)\b", lambda m: ports[m.group()], word) for word in words]
+        return [sys.executable, "-m", "dask", *words[1:]] if words[0] == ".venv/bin/dask" else words
+
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path, start_new_session=True)
+    processes = [subprocess.Popen(here(scheduler), **quiet)]
+    address = f"tcp://127.0.0.1:{ports['8786']}"
+    try:
+        wait_for(lambda: ("127.0.0.1", int(ports["8786"])) in listening([processes[0].pid]), "scheduler")
+        processes.append(subprocess.Popen(here(worker), **quiet))
+        status, out, err = run("sweep", "poems.txt", "--m", "8,12", "--updates", "50", "--scheduler", address,
+                               "--out", "readme.csv", cwd=folder)
+        assert status == 0 and f"on the Dask cluster at {address}" in out, err
+        addresses = listening([process.pid for process in processes])
+        # the scheduler, its dashboard, and for each of the 2 workers its nanny, itself and its HTTP port
+        assert len(addresses) >= 8 and {host for host, _ in addresses} == {"127.0.0.1"}, addresses
+        assert ("127.0.0.1", int(ports["8787"])) in addresses  # the dashboard, where the README says
+    finally:
+        for process in reversed(processes):  # the workers first; each in its session, with its children
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
