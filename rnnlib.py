@@ -90,15 +90,13 @@ def read_text(path) -> str:
     """
     p = Path(path)
     if p.is_dir():
-        texts = sorted(f for f in p.iterdir() if f.suffix == ".txt" and f.is_file())  # an example that exists
-        raise IsADirectoryError(f"{p} is a directory, not a text file: pass the path of a UTF-8 text file"
-                                + (f", e.g. {texts[0]}" if texts else ""))
+        example = next((f", e.g. {f}" for f in sorted(p.glob("*.txt")) if f.is_file()), "")  # one that exists
+        raise IsADirectoryError(f"{p} is a directory, not a text file: pass the path of a UTF-8 text file{example}")
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"no such file: {p}. Check the path, or call load_corpus() with no path to use "
-            f"data/goblet_book.txt (or the offline default corpus)") from None
+        raise FileNotFoundError(f"no such file: {p}. Check the path, or call load_corpus() with no path to use "
+                                f"data/goblet_book.txt (or the offline default corpus)") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
