@@ -14,7 +14,7 @@ import numpy as np
 
 import rnnlib
 from rnnlib import RNN, Corpus
-from shared import StaticForm, Table, entropy_bits, range_input, slider_script
+from shared import StaticForm, Table, entropy_bits, range_input, slider_script, subplots
 
 
 def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
@@ -256,17 +256,22 @@ class Coloured:
 def plot_unit_heatmap(H, text: str, units, start: int = 0, length: int = 60):
     """The activations of the given units over length characters of text, as a heat map, sized
     for the printed page: no wider than its text, labels of 8 pt."""
-    import matplotlib.pyplot as plt
-
     units = list(units)
-    fig, ax = plt.subplots(figsize=(7, 0.17 * len(units) + 1.3))
+    fig, ax = subplots(figsize=(7, 0.17 * len(units) + 1.3))
     image = ax.imshow(H[start:start + length, units].T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(length), [repr(ch)[1:-1] for ch in text[start:start + length]], fontsize=8,
                   family="monospace")
     ax.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=8)
     ax.set_title(f"{len(units)} hidden units over {length} characters (red +1, blue −1)", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01).ax.tick_params(labelsize=8)
-    return fig
+    shown = H[start:start + length, units]
+    lively = np.abs(shown).mean(axis=0)
+    return fig.describe(
+        f"Heat map of {len(units)} hidden units (rows: units {', '.join(map(str, units))}) over {length} characters "
+        f"of the passage, \"{text[start:start + length]}\", one column per character, red for +1 and blue for −1. "
+        f"The mean |activation| per unit runs from {lively.min():.2f} (unit {units[int(lively.argmin())]}) to "
+        f"{lively.max():.2f} (unit {units[int(lively.argmax())]}); {(np.abs(shown) > 0.9).mean():.0%} of the cells "
+        f"are beyond ±0.9.")
 
 
 # --------------------------------------------------------------------------- 3 · a hidden-unit browser
