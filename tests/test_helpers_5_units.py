@@ -237,7 +237,7 @@ def test_the_static_slider_shows_another_unit_offline_and_paper_shows_a_few(mark
 def test_the_browser_says_a_unit_below_the_null_results_r_follows_no_feature(small_corpus, tiny):
     reading = units.UnitReading(tiny, small_corpus, small_corpus.text)
     edge = units.NULL_R2 ** 0.5
-    reading.strongest = [("a letter just read", 0.06), ("a space just read", -0.9), ("start of a line", 0.3)]
+    reading.strongest[:3] = [("a letter just read", 0.06), ("a space just read", -0.9), ("start of a line", 0.3)]
     assert reading.caption(0) == (f"unit 0 of {tiny.m} (0–{tiny.m - 1}): follows none of the features (its strongest "
                                   f"correlation, with “a letter just read”, is r = +0.06, below |r| = {edge:.2f})")
     assert reading.caption(1).endswith("strongest correlation with “a space just read”, r = -0.90")
