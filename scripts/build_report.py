@@ -107,10 +107,34 @@ def widget_text(model_id: str, state: dict) -> str | None:
     return None
 
 
+# tqdm's line for a finished bar: "desc: 100%|██████████| 177204/177204 [02:20<00:00, 1701.40update/s, k=v]"
+FINISHED_BAR = re.compile(r"(?:(?P<desc>.*): )?100%\|█+\| (?P<n>\d+)/(?P=n) \[(?P<elapsed>[\d:]+)<[^,\]]*"
+                          r"(?:, *(?:[\d.?]+(?P<unit>[^,\]]+)/s|[\d.?]+s/(?P<per>[^,\]]+)))?"
+                          r"(?:, (?P<postfix>[^\]]*))?\]")
+
+
+def finished_bar(text: str) -> str | None:
+    """tqdm's line for a finished progress bar in one plain line: "100%|██████████| 177204/177204
+    [02:20<00:00, 1701.40update/s, smooth_loss=45.20]" becomes "177,204 updates in 2 min 20 s;
+    smooth loss 45.20" (its description, if any, before it).  None for any other text."""
+    found = FINISHED_BAR.fullmatch(text.strip())
+    if found is None:
+        return None
+    n, unit = int(found["n"]), found["unit"] or found["per"] or "step"
+    *_, hours, minutes, seconds = [0, 0, *map(int, found["elapsed"].split(":"))]
+    took = (f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes
+            else f"{seconds} s" if seconds else "under a second")
+    line = f"{n:,} {unit}{'' if n == 1 else 's'} in {took}"
+    if found["postfix"]:
+        line += "; " + ", ".join(part.replace("_", " ").replace("=", " ") for part in found["postfix"].split(", "))
+    return f"{found['desc']}: {line}" if found["desc"] else line
+
+
 def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of the notebook with no widget state and every widget output in its static form: the
     output's own HTML form where it has one (the temperature slider's), else the text its saved
-    state shows (a progress bar finished, never its "0%" at the start), else nothing."""
+    state shows (a finished progress bar in one line, finished_bar; never its "0%" at the start),
+    else nothing.  A finished bar already saved as text takes its one line too."""
     nb = copy.deepcopy(nb)
     state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
@@ -124,6 +148,8 @@ def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if text is None:
                     continue
                 output.data = {"text/plain": text}
+            if set(output.get("data", {})) == {"text/plain"}:
+                output.data["text/plain"] = finished_bar(output.data["text/plain"]) or output.data["text/plain"]
             kept.append(output)
         cell.outputs = kept
     return nb

@@ -98,11 +98,13 @@ def test_markup_in_generated_text_stays_text(markup, tmp_path):
         assert errors == []
 
 
-def test_the_progress_bar_shows_the_finished_run(built):
+def test_a_finished_progress_bar_reads_as_one_line(built):
     folder, _, html = built
     total = rnnlib.load_checkpoint(folder / "results" / "training.npz").total
     page = html.read_text(encoding="utf-8")
-    assert f"100%|██████████| {total}/{total} " in page and "0%|          |" not in page
+    assert re.search(rf"\b{total:,} updates in (\d+ min )?\d+ s; smooth loss \d+\.\d\d", page)
+    assert "entries, each reference: 2 references in " in page  # the gradient check's, with its description
+    assert "|██" not in page and "0%|" not in page and "update/s" not in page
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +177,8 @@ def progress_state(value, total):
         "box": model("HBoxModel", children=["IPY_MODEL_left", "IPY_MODEL_bar", "IPY_MODEL_right"]),
         "left": model("HTMLModel", value=f"{100 * value // total}%"),
         "bar": model("FloatProgressModel", value=value, max=total),
-        "right": model("HTMLModel", value=f"\u2007{value}/{total}\u2007[00:44&lt;00:00]"),
+        "right": model("HTMLModel", value=f"\u2007{value}/{total}\u2007[00:44&lt;00:00, 4027.36update/s, "
+                                          f"smooth_loss=45.20]"),
         "slider": model("FloatSliderModel", value=1.0),
     }
 
@@ -198,12 +201,27 @@ def test_widget_outputs_take_their_static_forms():
     static = build_report.static_copy(nb)
     assert "widgets" not in static.metadata and "widgets" in nb.metadata  # the original is untouched
     assert [output.data for output in static.cells[0].outputs] == [
-        {"text/plain": "100%|██████████| 177204/177204 [00:44<00:00]"},
+        {"text/plain": "177,204 updates in 44 s; smooth loss 45.20"},
         {"text/plain": "initial repr", "text/html": "<p>static</p>"},
     ]
     half = build_report.static_copy(notebook_with([view("box")], progress_state(50, 100)))
-    assert half.cells[0].outputs[0].data["text/plain"].startswith("50%|█████     |")
+    assert half.cells[0].outputs[0].data["text/plain"].startswith("50%|█████     |")  # a stopped run's stays
 
+
+def test_a_finished_bar_takes_one_line_and_any_other_text_stays():
+    assert build_report.finished_bar(
+        "26,180 entries, each reference: 100%|██████████| 2/2 [00:17<00:00,  8.57s/reference]") == \
+        "26,180 entries, each reference: 2 references in 17 s"
+    assert build_report.finished_bar("100%|██████████| 1/1 [1:02:03<00:00, 3723.00s/run]") == "1 run in 1 h 02 min"
+    assert build_report.finished_bar("100%|██████████| 9/9 [00:00<00:00, 61.2update/s]") == \
+        "9 updates in under a second"
+    for other in ("50%|█████     | 50/100 [00:44<00:44, 1.1update/s]", "100%|██████████| 99/100 [00:44<00:00]",
+                  "a sample: 100%|█ of it"):
+        assert build_report.finished_bar(other) is None
+    saved = notebook_with([{"output_type": "display_data", "metadata": {}, "data": {
+        "text/plain": "100%|██████████| 177204/177204 [02:20<00:00, 1701.40update/s, smooth_loss=45.20]"}}], {})
+    assert build_report.static_copy(saved).cells[0].outputs[0].data == {
+        "text/plain": "177,204 updates in 2 min 20 s; smooth loss 45.20"}  # a notebook saved before this took it
 
 def test_the_title_cell_names_the_report_the_date_and_the_corpus():
     nb = nbformat.v4.new_notebook()
@@ -258,9 +276,9 @@ def test_an_executed_notebook_is_saved_in_its_static_form(built):
              for output in cell.outputs if "data" in output]
     assert sum('class="static-temperature-slider"' in page for page in htmls) == 1
     total = rnnlib.load_checkpoint(folder / "results" / "training.npz").total
-    bars = [text for text in (output.get("data", {}).get("text/plain", "") for output in
-            (o for cell in synthesis.cells if cell.cell_type == "code" for o in cell.outputs)) if "|" in text]
-    assert any(f"100%|██████████| {total}/{total} " in bar for bar in bars)
+    texts = [output.get("data", {}).get("text/plain", "") for cell in synthesis.cells if cell.cell_type == "code"
+             for output in cell.outputs]
+    assert any(text.startswith(f"{total:,} updates in ") for text in texts) and not any("|██" in t for t in texts)
 
 
 def test_equations_become_mathml_with_tex_spacing():
