@@ -264,7 +264,9 @@ class StaticHTMLExporter(HTMLExporter):
 def hanging_lines(code: str) -> str:
     """Highlighted code (the inside of a <pre>, flat <span>s as Pygments writes them) with each
     line in a block of its own that knows its indentation, so that a line too long for the
-    printed page wraps under its own start, indented further (report.html.j2's .code-line)."""
+    printed page wraps under its own start, indented further (report.html.j2's .code-line).  Each
+    block ends with its line's newline, which keeps an empty line's height and makes the code
+    copied from the page the code itself."""
     lines, open_tag = [], ""
     for line in code.removesuffix("\n").split("\n"):
         reopened = open_tag  # a token that spans lines (a docstring) goes on in this one
@@ -272,7 +274,7 @@ def hanging_lines(code: str) -> str:
             open_tag = "" if tag == "</span>" else tag
         text = html.unescape(re.sub(r"<[^>]*>", "", line))
         indent = len(text) - len(text.lstrip(" "))
-        lines.append(f'<span class="code-line" style="--indent: {indent}ch">{reopened}{line or "&#8203;"}'
+        lines.append(f'<span class="code-line" style="--indent: {indent}ch">{reopened}{line}\n'
                      f'{"</span>" if open_tag else ""}</span>')
     return "".join(lines)
 
