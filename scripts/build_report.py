@@ -178,13 +178,48 @@ def link_within(cells) -> None:
         cell.source = re.sub(r"\]\((\d+)_[\w-]+\.ipynb\)", r"](#notebook-\1)", cell.source)
 
 
+def number_parts(cells) -> None:
+    """A notebook's numbered parts ("## 1 · How far back the gradient reaches") take their chapter's
+    number in front ("## 4.1 · ..."), so that in the one page no part reads as a chapter."""
+    chapter = None
+    for cell in (cell for cell in cells if cell.cell_type == "markdown"):
+        number = re.search(r"^#\s+(\d+) ·", cell.source, flags=re.MULTILINE)  # after link_within's anchor
+        chapter = number.group(1) if number else chapter
+        if chapter is not None:
+            cell.source = re.sub(r"^(##\s+)(\d+) · ", rf"\g<1>{chapter}.\2 · ", cell.source, flags=re.MULTILINE)
+
+
+def unique_ids(page: str) -> str:
+    """The page with every id that occurs more than once (each notebook's "Summary") made one of a
+    kind by its chapter's number ("Summary" in notebook 4: "4-Summary"), and the heading's own link
+    to it (nbconvert's ¶) with it.  The chapter is the last notebook start (link_within's anchor)."""
+    ids = re.findall(r'\sid="([^"]*)"', page)
+    repeated = {name for name in ids if ids.count(name) > 1}
+    chapter, renamed = "0", {}
+
+    def rename(found: re.Match) -> str:
+        nonlocal chapter
+        if found["notebook"]:
+            chapter = found["notebook"]
+        if found["id"] in repeated:
+            renamed[found["id"]] = f"{chapter}-{found['id']}"
+            return f' id="{renamed[found["id"]]}"'
+        if found["href"] in renamed:  # the heading's anchor link, after its id
+            return f' href="#{renamed[found["href"]]}"'
+        return found[0]
+
+    return re.sub(r'\sid="(?:notebook-(?P<notebook>\d+)|(?P<id>[^"]*))"|\shref="#(?P<href>[^"]*)"', rename, page)
+
+
 def combine(notebooks, date: datetime.date) -> nbformat.NotebookNode:
     """One notebook: a title cell (title, date, corpus), then every cell of the given notebooks in
-    order, with their widget outputs in static form and their links to each other within it."""
+    order, with their widget outputs in static form, their links to each other within it and
+    their parts numbered within their chapters."""
     static = [static_copy(nb) for nb in notebooks]  # each one's widget views name models in its own state
     report = static[0]
     report.cells = [cell for nb in static for cell in nb.cells]
     link_within(report.cells)
+    number_parts(report.cells)
     title = nbformat.v4.new_markdown_cell(
         f"# {TITLE}\n\n{SUBTITLE}.\n\nBuilt on {date.day} {date:%B %Y} from notebooks run on "
         f"{html.escape(corpus_shown(notebooks))}.")
@@ -287,7 +322,7 @@ def hang_code(page: str) -> str:
 
 def write_html(notebooks, path: Path) -> None:
     body, _ = StaticHTMLExporter().from_notebook_node(combine(notebooks, datetime.date.today()))
-    body = hang_code(body)
+    body = unique_ids(hang_code(body))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
 
@@ -305,7 +340,8 @@ def chromium_executable() -> str | None:
 
 
 def write_pdf(html_path: Path, pdf_path: Path) -> bool:
-    """Print the page to an A4 PDF with Chromium, through Playwright, page numbers at the foot.
+    """Print the page to an A4 PDF with Chromium, through Playwright, page numbers at the foot,
+    tagged and with an outline of its headings (bookmarks).
     Without Chromium, say how to get it, in one line, and return False."""
     executable = chromium_executable()
     if executable is None:
@@ -324,8 +360,11 @@ def write_pdf(html_path: Path, pdf_path: Path) -> bool:
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
                        else route.abort())
             page.goto(html_path.resolve().as_uri(), wait_until="load")
+            # tagged: a structure (headings, paragraphs, tables, figures with their alt text) that screen
+            # readers follow; outline: bookmarks from the headings, chapter by chapter.
             page.pdf(path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True,
-                     display_header_footer=True, header_template="<span></span>", footer_template=footer)
+                     display_header_footer=True, header_template="<span></span>", footer_template=footer,
+                     tagged=True, outline=True)
         finally:
             browser.close()
     return True
