@@ -3,6 +3,7 @@ executed (in a copy) on a small text that holds markup, then opened in Chromium 
 cut, printed, and read back."""
 
 import datetime
+import html as html_module
 import os
 import re
 import shutil
@@ -107,6 +108,64 @@ def test_a_finished_progress_bar_reads_as_one_line(built):
     assert "|██" not in page and "0%|" not in page and "update/s" not in page
 
 
+def test_every_figure_has_its_own_description(built):
+    _, notebooks, html = built
+    page = html.read_text(encoding="utf-8")
+    alts = [html_module.unescape(alt) for alt in re.findall(r"<img alt=[\"']([^\"']*)[\"']", page)]
+    figures = sum("image/png" in output.get("data", {}) for nb in notebooks for cell in nb.cells
+                  if cell.cell_type == "code" for output in cell.outputs)
+    assert figures == 2 and len(alts) == page.count("<img ") == figures  # notebook 1's error floor, 3's temperatures
+    assert "No description has been provided" not in page
+    assert all(len(alt) > 100 and re.search(r"\d\.\d", alt) for alt in alts), alts  # sentences, from values
+    assert any("rounding floor" in alt for alt in alts) and any("temperature" in alt for alt in alts)
+
+
+def test_no_invisible_characters_and_every_id_one_of_a_kind_with_links_that_land(built, tmp_path):
+    _, notebooks, html = built
+    text = html.read_text(encoding="utf-8")
+    assert "\u200b" not in text and "&#8203;" not in text
+    ids = re.findall(r"\sid=[\"']([^\"']*)[\"']", text)
+    assert len(ids) == len(set(ids)) and {"1-Summary", "3-Summary"} <= set(ids)
+    with open_offline(tmp_path, html) as (page, _, _):
+        links = page.evaluate("""() => [...document.querySelectorAll('a[href^="#"]')].map(a => {
+            const target = document.getElementById(a.getAttribute('href').slice(1));
+            const heading = target && (target.matches('h1, h2, h3') ? target
+                                                                     : target.closest('.jp-Cell').querySelector('h1'));
+            return [a.textContent, a.getAttribute('href'), heading ? heading.textContent : null];
+        })""")
+        assert links and all(heading is not None for _, _, heading in links), links
+        for text, href, heading in links:  # a link to a notebook lands on its title; a heading's ¶ on itself
+            assert heading.removesuffix("¶") == text or text == "¶", (text, href, heading)
+        # Copied from the page, every code cell is its source, empty lines and all.
+        copied = page.evaluate("""() => [...document.querySelectorAll('.jp-CodeCell .highlight pre')].map(pre => {
+            const range = document.createRange(); range.selectNodeContents(pre);
+            getSelection().removeAllRanges(); getSelection().addRange(range); return getSelection().toString(); })""")
+    sources = [cell.source for nb in notebooks for cell in nb.cells if cell.cell_type == "code"]
+    assert any("\n\n" in source for source in sources)
+    assert [text.removesuffix("\n") for text in copied] == sources
+
+
+def test_on_paper_code_of_120_columns_fits_the_page_without_wrapping(built, tmp_path):
+    _, _, html = built
+    a4_text_width = round((210 - 2 * 14) / 25.4 * 96)  # the CSS pixels between @page's side margins
+    with open_page(tmp_path, viewport={"width": a4_text_width, "height": 1000}) as page:
+        page.emulate_media(media="print")
+        page.goto(html.as_uri())
+        wrapped = page.evaluate("""() => {
+            for (const pre of document.querySelectorAll('.jp-CodeCell .highlight pre, pre.source')) {
+                const line = document.createElement('span');  // the longest line ruff lets through
+                line.className = 'code-line'; line.style.setProperty('--indent', '0ch');
+                line.textContent = 'x = ' + 'y'.repeat(116) + '\\n'; pre.appendChild(line);
+            }
+            return [...document.querySelectorAll('.code-line')].filter(line => {
+                const height = parseFloat(getComputedStyle(line.closest('pre')).lineHeight);
+                return line.getBoundingClientRect().height > 1.5 * height;
+            }).map(line => line.textContent);
+        }""")
+        sizes = page.evaluate("[...document.querySelectorAll('.highlight pre')].map(p => getComputedStyle(p).fontSize)")
+    assert wrapped == [] and all(8 <= float(size.removesuffix("px")) <= 11 for size in sizes), (wrapped, set(sizes))
+
+
 @pytest.fixture(scope="module")
 def printed(built):
     """The built report printed to PDF by Chromium (or a skip, or a failure in CI, without it)."""
@@ -127,6 +186,26 @@ def test_the_pdf_is_a4_and_holds_the_whole_report(printed):
         assert title in text
     assert "corpus.txt" in pages[0].extract_text()  # the corpus, on the first page
     assert "relative errors, m = 5" in text and re.search(r"W\s+\d\.\d\de-\d\d", text)  # the gradient check
+    assert "\u200b" not in text
+
+
+def outline(pdf) -> list:
+    """The PDF's bookmarks as (title, [titles below it]) for each top-level one."""
+    entries, tree = [], PdfReader(pdf).outline
+    for entry in tree:
+        if isinstance(entry, list):
+            entries[-1][1].extend(child.title for child in entry if not isinstance(child, list))
+        else:
+            entries.append((entry.title, []))
+    return entries
+
+
+def test_the_pdf_has_bookmarks_by_chapter_and_is_tagged(printed):
+    root = PdfReader(printed).trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]  # tagged: screen readers follow its structure
+    chapters = dict(outline(printed))
+    assert list(chapters) == ["char-rnn-report", "1 · Gradient check", "3 · Synthesis"]
+    assert "What is being checked" in chapters["1 · Gradient check"] and "Summary" in chapters["3 · Synthesis"]
 
 
 def blank_below(pgm: bytes, top_mm: float = 16, bottom_mm: float = 18) -> float:
@@ -140,21 +219,65 @@ def blank_below(pgm: bytes, top_mm: float = 16, bottom_mm: float = 18) -> float:
     return 1 - (inked.max() + 1) / (bottom - top) if inked.size else 1.0
 
 
-def test_no_page_but_a_notebooks_last_is_left_mostly_blank(printed, tmp_path):
-    """A figure, table or code cell moves to the next page whole only when it fits there; a page
-    before the next notebook's start may end early, no other more than 45 % blank."""
+BLANK = 0.45  # the most of a page's text area left blank below its last line, but on a notebook's last page
+
+
+def badly_filled_pages(pdf, folder) -> dict:
+    """The pages of the PDF that break the print layout's rules, by page number: a page, other than
+    a notebook's last, more than BLANK blank below its last line (its blank share given), and a page
+    that holds only a notebook's last line ("Next: ...")."""
     if shutil.which("pdftoppm") is None:
         how = "pdftoppm is missing, so the pages cannot be looked at: install Debian's poppler-utils"
         if os.environ.get("CI") == "true":
             pytest.fail(how)
         pytest.skip(how)
-    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(printed), str(tmp_path / "page")], check=True)
-    images = sorted(tmp_path.glob("page-*.pgm"))
-    texts = [page.extract_text() for page in PdfReader(printed).pages]
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(pdf), str(folder / "page")], check=True)
+    images = sorted(folder.glob("page-*.pgm"))
+    texts = [page.extract_text() for page in PdfReader(pdf).pages]
     assert len(images) == len(texts) >= 5
     starts = [bool(re.match(r"\s*(<a[^>]*>)?\s*\d · ", text)) for text in texts[1:]] + [True]
-    blank = {i + 1: round(blank_below(image.read_bytes()), 2) for i, image in enumerate(images) if not starts[i]}
-    assert sum(starts) >= 2 and max(blank.values()) <= 0.45, f"pages left blank (share of the text area): {blank}"
+    assert sum(starts) >= 2
+    faults = {}
+    for i, (image, text) in enumerate(zip(images, texts)):
+        blank = round(blank_below(image.read_bytes()), 2)
+        if not starts[i] and blank > BLANK:
+            faults[i + 1] = f"{blank:.0%} blank"
+        if re.fullmatch(r"\s*Next: [^\n]*\s*(\S+ · \d+ / \d+\s*)?", text):
+            faults[i + 1] = "only its notebook's last line"
+    return faults
+
+
+def test_no_page_but_a_notebooks_last_is_left_mostly_blank(printed, tmp_path):
+    """A figure, table or code cell moves to the next page whole only when it fits there; a page
+    before the next notebook's start may end early, no other more than BLANK blank; and a notebook's
+    last line ("Next: ...") keeps to the page before it."""
+    assert badly_filled_pages(printed, tmp_path) == {}
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory):
+    """The whole report as `python3 run.py report --no-execute` prints it from the notebooks as
+    saved in the repository (executed on the book): (its HTML, its PDF)."""
+    chromium_path()
+    folder = tmp_path_factory.mktemp("committed-report")
+    html, pdf = folder / "report.html", folder / "report.pdf"
+    build_report.write_html([nbformat.read(path, as_version=4) for path in build_report.notebook_paths()], html)
+    assert build_report.write_pdf(html, pdf)
+    return html, pdf
+
+
+def test_the_whole_report_prints_every_page_well_filled_with_chapters_in_its_bookmarks(committed, tmp_path):
+    html, pdf = committed
+    assert badly_filled_pages(pdf, tmp_path) == {}
+    chapters = dict(outline(pdf))
+    assert list(chapters)[1:] == [re.search(r"\d+ · [^\n]*", nb.cells[0].source)[0] for nb in
+                                  (nbformat.read(path, as_version=4) for path in build_report.notebook_paths())]
+    for title, below in chapters.items():  # a numbered part is numbered within its chapter
+        assert all(part.startswith(title.split(" ")[0] + ".") for part in below if re.match(r"[\d.]+ · ", part))
+    text = html.read_text(encoding="utf-8")
+    ids = re.findall(r"\sid=[\"']([^\"']*)[\"']", text)
+    assert len(ids) == len(set(ids))
+    assert "|██" not in text and "\u200b" not in text and "&#8203;" not in text
 
 
 def test_without_chromium_the_html_is_written_and_one_line_says_how_to_get_the_pdf(tmp_path, monkeypatch, capsys):
@@ -291,3 +414,21 @@ def test_equations_become_mathml_with_tex_spacing():
     assert row.startswith('<span class="equations">') and row.count("<math") == 3
     with pytest.raises(ValueError, match=r"does not know \\foo"):
         build_report.tex_to_mathml(r"\foo x", display=False)
+
+
+def test_parts_take_their_chapters_number_and_repeated_ids_their_chapters_too():
+    first, second = nbformat.v4.new_notebook(), nbformat.v4.new_notebook()
+    first.cells = [nbformat.v4.new_markdown_cell("# 1 · One"), nbformat.v4.new_markdown_cell("## Summary")]
+    second.cells = [nbformat.v4.new_markdown_cell("# 4 · Four\n\ntext"),
+                    nbformat.v4.new_markdown_cell("## 1 · A part\n\nsee part 2 · below\n\n## 2 · Another"),
+                    nbformat.v4.new_markdown_cell("## Summary")]
+    cells = build_report.combine([first, second], datetime.date(2025, 3, 7)).cells
+    assert [cell.source.splitlines()[0] for cell in cells[4:5]] == ["## 4.1 · A part"]
+    assert "see part 2 · below\n\n## 4.2 · Another" in cells[4].source
+    page = ('<a id="notebook-1"></a><h2 id="Summary">Summary<a class="anchor-link" href="#Summary">¶</a></h2>'
+            '<a id="notebook-4"></a><h2 id="A-part">A part</h2>'
+            '<h2 id="Summary">Summary<a class="anchor-link" href="#Summary">¶</a></h2>')
+    assert build_report.unique_ids(page) == (
+        '<a id="notebook-1"></a><h2 id="1-Summary">Summary<a class="anchor-link" href="#1-Summary">¶</a></h2>'
+        '<a id="notebook-4"></a><h2 id="A-part">A part</h2>'
+        '<h2 id="4-Summary">Summary<a class="anchor-link" href="#4-Summary">¶</a></h2>')
