@@ -206,6 +206,21 @@ def test_the_pdf_has_bookmarks_by_chapter_and_is_tagged(printed):
     chapters = dict(outline(printed))
     assert list(chapters) == ["char-rnn-report", "1 · Gradient check", "3 · Synthesis"]
     assert "What is being checked" in chapters["1 · Gradient check"] and "Summary" in chapters["3 · Synthesis"]
+    figures = []  # the tagged figures' alternative texts: the figures' descriptions
+
+    def collect(node):
+        node = node.get_object()
+        if isinstance(node, list):
+            for child in node:
+                collect(child)
+        elif isinstance(node, dict):
+            if node.get("/S") == "/Figure":
+                figures.append(str(node.get("/Alt", "")))
+            if "/K" in node:
+                collect(node["/K"])
+
+    collect(root["/StructTreeRoot"])
+    assert len(figures) == 2 and all(len(alt) > 100 and "No description" not in alt for alt in figures), figures
 
 
 def blank_below(pgm: bytes, top_mm: float = 16, bottom_mm: float = 18) -> float:
