@@ -171,7 +171,7 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     right.set_xscale("symlog", linthresh=1, linscale=0.3)
     right.set(xlabel="update (0, then logarithmic)", ylabel=r"$\sigma_{max}(W)$", title="Largest singular value of W",
               ylim=(0, None), xlim=(-0.2, 2 * main.update))
-    right.legend(fontsize=8, loc="upper left")
+    right.legend(fontsize=8, loc="lower right")
     right.grid(alpha=0.3)
     fig.tight_layout()
     sigma = window["sigma"]
