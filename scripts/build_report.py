@@ -169,13 +169,16 @@ def link_within(cells) -> None:
     """Links from one notebook to another ("2_training.ipynb") lead to that notebook's first
     heading ("# 2 · Training") within the one page, which has no notebook files beside it; the
     navigation's link to the README, a file beside the notebooks, goes, since the page is shared
-    without it."""
+    without it, and so does a link to a notebook the page does not hold (its text stays)."""
+    held = {found for cell in cells if cell.cell_type == "markdown"
+            for found in re.findall(r"^#\s+(\d+) ·", cell.source, flags=re.MULTILINE)}
     for cell in (cell for cell in cells if cell.cell_type == "markdown"):
         number = re.match(r"#\s+(\d+) ·", cell.source)
         if number:
             cell.source = f'<a id="notebook-{number.group(1)}"></a>\n\n{cell.source}'
         cell.source = re.sub(r"\[[^\]]*\]\(\.\./README\.md\)\s*·\s*", "", cell.source)
-        cell.source = re.sub(r"\]\((\d+)_[\w-]+\.ipynb\)", r"](#notebook-\1)", cell.source)
+        cell.source = re.sub(r"\[([^\]]*)\]\((\d+)_[\w-]+\.ipynb\)",
+                             lambda m: f"[{m[1]}](#notebook-{m[2]})" if m[2] in held else m[1], cell.source)
 
 
 def number_parts(cells) -> None:

@@ -128,7 +128,7 @@ def test_no_invisible_characters_and_every_id_one_of_a_kind_with_links_that_land
     assert len(ids) == len(set(ids)) and {"1-Summary", "3-Summary"} <= set(ids)
     with open_offline(tmp_path, html) as (page, _, _):
         links = page.evaluate("""() => [...document.querySelectorAll('a[href^="#"]')].map(a => {
-            const target = document.getElementById(a.getAttribute('href').slice(1));
+            const target = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
             const heading = target && (target.matches('h1, h2, h3') ? target
                                                                      : target.closest('.jp-Cell').querySelector('h1'));
             return [a.textContent, a.getAttribute('href'), heading ? heading.textContent : null];
@@ -374,11 +374,11 @@ def test_the_title_cell_names_the_report_the_date_and_the_corpus():
 def test_links_between_notebooks_lead_within_the_page():
     first, second = nbformat.v4.new_notebook(), nbformat.v4.new_notebook()
     first.cells = [nbformat.v4.new_markdown_cell("# 1 · One\n\n[README](../README.md) · [2 · Two](2_two.ipynb)")]
-    second.cells = [nbformat.v4.new_markdown_cell("# 2 · Two\n\nBack to [1 · One](1_one.ipynb).")]
+    second.cells = [nbformat.v4.new_markdown_cell("# 2 · Two\n\nBack to [1 · One](1_one.ipynb), not [3](3_x.ipynb).")]
     one, two = build_report.combine([first, second], datetime.date(2025, 3, 7)).cells[1:]
     # the README is a file beside the notebooks, which the page is shared without: its link goes
     assert one.source == '<a id="notebook-1"></a>\n\n# 1 · One\n\n[2 · Two](#notebook-2)'
-    assert two.source == '<a id="notebook-2"></a>\n\n# 2 · Two\n\nBack to [1 · One](#notebook-1).'
+    assert two.source == '<a id="notebook-2"></a>\n\n# 2 · Two\n\nBack to [1 · One](#notebook-1), not 3.'
 
 
 def test_code_lines_wrap_under_their_own_indentation():
