@@ -128,7 +128,8 @@ def test_no_invisible_characters_and_every_id_one_of_a_kind_with_links_that_land
     assert len(ids) == len(set(ids)) and {"1-Summary", "3-Summary"} <= set(ids)
     with open_offline(tmp_path, html) as (page, _, _):
         links = page.evaluate("""() => [...document.querySelectorAll('a[href^="#"]')].map(a => {
-            const target = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
+            const fragment = a.getAttribute('href').slice(1);  // as a browser looks: as written, then decoded
+            const target = document.getElementById(fragment) || document.getElementById(decodeURIComponent(fragment));
             const heading = target && (target.matches('h1, h2, h3') ? target
                                                                      : target.closest('.jp-Cell').querySelector('h1'));
             return [a.textContent, a.getAttribute('href'), heading ? heading.textContent : null];
