@@ -19,7 +19,7 @@ import numpy as np
 import rnnlib
 import runs
 from rnnlib import RNN, Corpus, History
-from shared import Table, bits, bits_axis, perplexity
+from shared import DescribedFigure, Table, bits, bits_axis, perplexity, subplots
 
 # The smooth loss of the published run, the DD2424 Assignment 4 report by Rui Qu (KTH, May 2019), trained
 # with the assignment's settings (rnnlib.M, ETA, SEQ_LENGTH, SIGMA), as that report prints it every 10,000 updates.
@@ -179,11 +179,10 @@ def band_place(value: float, band) -> str:
 
 def plot_smooth_loss(history: History, seed_losses: dict | None = None, published=PUBLISHED_SMOOTH_LOSS, ax=None):
     """The smooth loss per update, with other seeds' runs drawn thinly behind, epoch boundaries
-    dashed, the published run's points marked, and bits per character on the right axis."""
-    import matplotlib.pyplot as plt
-
+    dashed, the published run's points marked, and bits per character on the right axis.  Drawn on
+    ax if given, else on a figure of its own, which it describes (shared.DescribedFigure)."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4.5))
+        _, ax = subplots(figsize=(9, 4.5))
     for i, loss in enumerate((seed_losses or {}).values()):
         ax.plot(np.arange(len(loss)), loss, lw=0.6, color="grey", alpha=0.6,
                 label=f"{len(seed_losses)} seeds, first {len(loss):,} updates" if i == 0 else None)
@@ -198,6 +197,17 @@ def plot_smooth_loss(history: History, seed_losses: dict | None = None, publishe
     bits_axis(ax)
     ax.legend()
     ax.grid(alpha=0.3)
+    if isinstance(ax.figure, DescribedFigure):
+        seeds = (f" Behind it, thin grey lines: {len(seed_losses)} seeds' runs over their first "
+                 f"{min(len(loss) for loss in seed_losses.values()):,} updates." if seed_losses else "")
+        marks = (f" Orange points: the published run's smooth loss every 10,000 updates, "
+                 f"{min(points.values()):.2f} at the lowest." if points else "")
+        ax.figure.describe(
+            f"Line chart of the smooth loss against the update, over {history.updates:,} updates in "
+            f"{history.updates // history.updates_per_epoch} epochs (dashed lines at the epoch boundaries): it falls "
+            f"from {history.smooth_loss[0]:.1f} to {history.smooth_loss[-1]:.2f}, lowest {history.best_loss:.2f} at "
+            f"update {history.best_update:,} ({bits(history.best_loss):.2f} bits per character, the right axis)."
+            + seeds + marks)
     return ax.figure
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 import rnnlib
 from rnnlib import RNN, Corpus
-from shared import StaticForm, Table, entropy_bits, range_input, slider_script
+from shared import StaticForm, Table, entropy_bits, range_input, slider_script, subplots
 
 # One seed, prime and length for every synthesis view (the fixed temperatures, the live explorer and its
 # static copy), so that at the same temperature they all show the same text.  The prime None is the
@@ -88,9 +88,7 @@ def temperature_effects(rnn: RNN, corpus: Corpus, temperatures=np.round(np.arang
 
 def plot_temperature_effects(effects: dict):
     """Entropy and the share of real words against the temperature, side by side."""
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, (left, right) = subplots(1, 2, figsize=(9, 3.6))
     T = effects["temperature"]
     left.plot(T, effects["entropy"], "o-", ms=3)
     left.set(xlabel="temperature T", ylabel="bits", title="Entropy of the next-character distribution")
@@ -101,7 +99,12 @@ def plot_temperature_effects(effects: dict):
         ax.grid(alpha=0.3)
     fig.suptitle(f"Means over {effects['seeds']} seeds of {effects['n']:,} characters each", fontsize=10)
     fig.tight_layout()
-    return fig
+    known, entropy = 100 * effects["known words"], effects["entropy"]
+    return fig.describe(
+        f"Two line charts against the temperature T from {T[0]:g} to {T[-1]:g}, means over {effects['seeds']} "
+        f"seeds of {effects['n']:,} characters. Left: the entropy of the next-character distribution rises from "
+        f"{entropy[0]:.2f} to {entropy[-1]:.2f} bits. Right: the share of generated words found in the training text "
+        f"falls from {known[0]:.1f} % to {known[-1]:.1f} %. A dashed line marks T = 1.")
 
 
 def effects_table(effects: dict, temperatures=(0.2, 0.5, 1.0, 1.5, 2.0)) -> Table:

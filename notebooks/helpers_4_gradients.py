@@ -16,7 +16,7 @@ import numpy as np
 import rnnlib
 import runs
 from rnnlib import RNN, Corpus, History, Params
-from shared import bits, bits_axis
+from shared import bits, bits_axis, subplots
 
 SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
 SEQ_LENGTHS = (10, rnnlib.SEQ_LENGTH, 50, 100)  # part 3's windows, the main run's among them
@@ -172,14 +172,15 @@ def reach(models: dict, corpus: Corpus, positions: int = 300, n: int = 50, warmu
 
 def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     """Left: the median of ||dh_n/dh_{n-k}|| against k for each network, with the band between
-    the given percentiles.  Right: sigma_max(W) along the window run at the main run's seq_length, and for the main
-    run's best and final networks."""
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=(3, 2)))
+    the given percentiles.  Right: sigma_max(W) along the window run at the main run's seq_length, and the main
+    run's best and final networks, each at its own update (an axis linear up to 1 update, logarithmic beyond,
+    so that the untrained network at update 0, the first 10,000 updates and the end of the main run all show)."""
+    fig, (left, right) = subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=(3, 2)))
+    medians = {}
     for (label, rows), colour in zip(norms.items(), ("C7", "C1", "C0")):
         k = np.arange(1, rows.shape[1] + 1)
         low, median, high = np.percentile(rows, [band[0], 50, band[1]], axis=0)
+        medians[label] = median
         left.fill_between(k, low, high, color=colour, alpha=0.25, lw=0)
         left.plot(k, median, color=colour, label=label)
     left.axvline(rnnlib.SEQ_LENGTH, color="grey", ls="--", lw=0.8)  # where truncation cuts
@@ -189,14 +190,27 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     left.grid(alpha=0.3)
     right.plot(window["sigma_updates"], window["sigma"], ".-", color="C1", ms=3,
                label=f"seq_length {window['seq_length']} run (the main run's first {window['updates']:,} updates)")
-    for network, update, style in ((main.best, main.best_update, "--"), (main.rnn, main.update, ":")):
-        right.axhline(largest_singular_value(network.W), color="C0", ls=style,
-                      label=f"main run after {update:,} updates" + (" (best)" if network is main.best else ""))
-    right.set(xlabel="update", ylabel=r"$\sigma_{max}(W)$", title="Largest singular value of W", ylim=(0, None))
+    ends = {"best": (main.best_update, largest_singular_value(main.best.W)),
+            "final": (main.update, largest_singular_value(main.rnn.W))}
+    for (name, (update, sigma)), marker in zip(ends.items(), ("o", "x")):
+        right.plot([update], [sigma], marker, color="C0", ms=7, mfc="none" if marker == "o" else None,
+                   label=f"main run, {name}: {sigma:.2f} at update {update:,}")
+    right.set_xscale("symlog", linthresh=1, linscale=0.3)
+    right.set(xlabel="update (0, then logarithmic)", ylabel=r"$\sigma_{max}(W)$", title="Largest singular value of W",
+              ylim=(0, None), xlim=(-0.2, 2 * main.update))
     right.legend(fontsize=8, loc="lower right")
     right.grid(alpha=0.3)
     fig.tight_layout()
-    return fig
+    sigma = window["sigma"]
+    reaches = "; ".join(f"{label}, from {median[0]:.2g} at k = 1 to {median[-1]:.2g} at k = {len(median)}"
+                        for label, median in medians.items())
+    return fig.describe(
+        f"Left: the median norm of the Jacobian product from h_(n-k) to h_n against k, on a log scale, with a band "
+        f"between the {band[0]}th and {band[1]}th percentiles and a dashed line at k = {rnnlib.SEQ_LENGTH}, where "
+        f"truncation cuts: {reaches}. Right: the largest singular value of W, {sigma[0]:.2f} untrained, "
+        f"{sigma[1]:.2f} after one update, {sigma[-1]:.2f} after {window['sigma_updates'][-1]:,} updates; in the main "
+        f"run {ends['best'][1]:.2f} at its best (update {ends['best'][0]:,}) and {ends['final'][1]:.2f} at its end "
+        f"(update {ends['final'][0]:,}).")
 
 
 def reach_summary(norms: dict, main, at: int = rnnlib.SEQ_LENGTH, small: float = 1e-3) -> dict:
@@ -319,11 +333,9 @@ def clipped_shares(clipped, sizes, every: int = 1_000) -> np.ndarray:
 def plot_clipping(main, unclipped: dict, every: int = 1_000):
     """Left: the share of entries clipped per `every` updates of the main run, for each array.
     Right: the smooth loss of the main run's first updates against the same run without clipping."""
-    import matplotlib.pyplot as plt
-
     sizes = array_sizes(main.rnn)
     shares = clipped_shares(main.history.clipped, sizes, every)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (left, right) = subplots(1, 2, figsize=(11, 4.2))
     x = np.arange(len(shares)) * every
     for j, name in enumerate(ARRAYS):
         left.plot(x, np.where(shares[:, j] > 0, shares[:, j], np.nan), ".-", ms=3, lw=1, label=name)
@@ -346,7 +358,17 @@ def plot_clipping(main, unclipped: dict, every: int = 1_000):
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
     fig.tight_layout()
-    return fig
+    peak = shares.max(axis=0)
+    unclipped_end = (f"it stops at update {unclipped['diverged']:,}, where its loss is no longer finite"
+                     if unclipped["diverged"] is not None else
+                     f"it ends at {unclipped['smooth_loss'][-1]:.2f}, the clipped run at "
+                     f"{main.history.smooth_loss[shown - 1]:.2f}")
+    return fig.describe(
+        f"Left: the share of each array's gradient entries clipped per {every:,} updates of the main run, on a log "
+        f"scale, with dashed lines at the epoch boundaries; the largest shares are "
+        + ", ".join(f"{name} {share:.2%}" for name, share in zip(ARRAYS, peak))
+        + f". Right: the smooth loss of the main run's first {shown:,} updates beside the same run without "
+        f"clipping over {n:,} updates: {unclipped_end}.")
 
 
 def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
@@ -391,9 +413,7 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
 def plot_truncation(windows: list):
     """Left: held-out bits per character at the end against seq_length; middle: training smooth
     loss (in bits per character) against characters read; right: seconds per character."""
-    import matplotlib.pyplot as plt
-
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(12, 3.8))
+    fig, (left, middle, right) = subplots(1, 3, figsize=(12, 3.8))
     s = [run["seq_length"] for run in windows]
     left.plot(s, [run["bpc"] for run in windows], "o-", color="C3")
     left.set(xscale="log", xticks=s, xticklabels=s, xlabel="seq_length", ylabel="held-out bits per character",
@@ -409,7 +429,13 @@ def plot_truncation(windows: list):
     for ax in (left, middle, right):
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return fig
+    return fig.describe(
+        f"Three charts for the training windows (seq_length) {', '.join(map(str, s))}, each run reading "
+        f"{windows[0]['characters']:,} characters. Left: held-out bits per character at the end, "
+        + ", ".join(f"{run['bpc']:.3f}" for run in windows)
+        + ". Middle: the training smooth loss in bits per character against the characters read, one line per "
+        "window. Right: bars of CPU time per character, "
+        + ", ".join(f"{run['seconds_per_char'] * 1e6:.1f} µs" for run in windows) + ".")
 
 
 def truncation_summary(windows: list) -> dict:

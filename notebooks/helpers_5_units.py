@@ -2,7 +2,7 @@
 1 · the five characters the model expects after each character of a passage, and how sure it is
 inside words and at word starts (Expectations); 2 · the unit that correlates most with each of
 a few features of the text, against its input drive and the untrained network
-(unit_correlations), a passage coloured by a unit (Coloured), a heat map; 3 · a slider over the
+(unit_correlations), a passage coloured by each such unit once (Coloured, show_units), a heat map; 3 · a slider over the
 hidden units that colours a passage by the chosen one, live (unit_browser) and static
 (static_unit_browser, every unit computed at build time); the summary's lines.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 import rnnlib
 from rnnlib import RNN, Corpus
-from shared import StaticForm, Table, entropy_bits, range_input, slider_script
+from shared import StaticForm, Table, entropy_bits, range_input, slider_script, subplots
 
 
 def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
@@ -262,8 +262,9 @@ def units_summary(units: Table) -> None:
 
 
 class Coloured:
-    """Text coloured by one unit's activation in [-1, 1]: red positive, blue negative.  The
-    characters are escaped, so any text shows as text."""
+    """Text coloured by one unit's activation in [-1, 1]: red positive, blue negative, under its
+    caption (a line each, where it has several lines).  The characters are escaped, so any text
+    shows as text."""
 
     def __init__(self, text: str, activation, caption: str):
         self.text, self.activation, self.caption = text, np.asarray(activation), caption
@@ -272,27 +273,44 @@ class Coloured:
         spans = "".join(
             f'<span style="background: rgba({"220, 50, 40" if a > 0 else "40, 90, 220"}, {0.6 * abs(a):.2f})">'
             f"{html.escape(ch)}</span>" for ch, a in zip(self.text, self.activation.tolist()))
-        return (f"<div><b>{html.escape(self.caption)}</b></div>"
-                f'<pre style="white-space: pre-wrap; line-height: 1.6">{spans}</pre>')
+        return ("".join(f"<div><b>{html.escape(line)}</b></div>" for line in self.caption.split("\n"))
+                + f'<pre style="white-space: pre-wrap; line-height: 1.6">{spans}</pre>')
 
     def __repr__(self):
         return f"{self.caption}\n{self.text}"
 
 
+def show_units(passage: str, H, units: Table, shown: int = 700) -> None:
+    """The first `shown` characters of passage coloured by each unit of the units table
+    (unit_correlations), a unit that is best for several features once, under all its captions."""
+    from IPython.display import display
+
+    captions = {}
+    for row in units.rows:
+        captions.setdefault(row[1], []).append(unit_caption(*row))
+    for unit, lines in captions.items():
+        display(Coloured(passage[:shown], H[:shown, unit], "\n".join(lines)))
+
+
 def plot_unit_heatmap(H, text: str, units, start: int = 0, length: int = 60):
     """The activations of the given units over length characters of text, as a heat map, sized
     for the printed page: no wider than its text, labels of 8 pt."""
-    import matplotlib.pyplot as plt
-
     units = list(units)
-    fig, ax = plt.subplots(figsize=(7, 0.17 * len(units) + 1.3))
+    fig, ax = subplots(figsize=(7, 0.17 * len(units) + 1.3))
     image = ax.imshow(H[start:start + length, units].T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(length), [repr(ch)[1:-1] for ch in text[start:start + length]], fontsize=8,
                   family="monospace")
     ax.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=8)
     ax.set_title(f"{len(units)} hidden units over {length} characters (red +1, blue −1)", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01).ax.tick_params(labelsize=8)
-    return fig
+    shown = H[start:start + length, units]
+    lively = np.abs(shown).mean(axis=0)
+    return fig.describe(
+        f"Heat map of {len(units)} hidden units (rows: units {', '.join(map(str, units))}) over {length} characters "
+        f"of the passage, \"{text[start:start + length]}\", one column per character, red for +1 and blue for −1. "
+        f"The mean |activation| per unit runs from {lively.min():.2f} (unit {units[int(lively.argmin())]}) to "
+        f"{lively.max():.2f} (unit {units[int(lively.argmax())]}); {(np.abs(shown) > 0.9).mean():.0%} of the cells "
+        f"are beyond ±0.9.")
 
 
 # --------------------------------------------------------------------------- 3 · a hidden-unit browser
@@ -325,7 +343,11 @@ class UnitReading:
         return [u for u in range(self.m) if abs(self.strongest[u][1]) >= threshold]
 
     def caption(self, unit: int) -> str:
+        """The unit's strongest feature and r; below the null result's |r| (NULL_R2), that it follows none."""
         feature, r = self.strongest[unit]
+        if r * r < NULL_R2:
+            return (f"unit {unit} of {self.m} (0–{self.m - 1}): follows none of the features (its strongest "
+                    f"correlation, with “{feature}”, is r = {r:+.2f}, below |r| = {NULL_R2 ** 0.5:.2f})")
         return f"unit {unit} of {self.m} (0–{self.m - 1}): strongest correlation with “{feature}”, r = {r:+.2f}"
 
     def levels(self, unit: int, shown: int) -> str:
@@ -385,8 +407,9 @@ def static_unit_browser(reading: UnitReading, unit: int | None = None, shown: in
 <div class="on-screen">
 {range_input("unit", "hidden unit", 0, reading.m - 1, 1, unit)}
 <p>Computed when this report was built: each of the {reading.m} units' activation after each character (red \
-positive, blue negative), and its strongest correlation over {len(reading.passage):,} characters. Drag the slider \
-or use the arrow keys.</p>
+positive, blue negative), and its strongest correlation over {len(reading.passage):,} characters; a unit whose \
+strongest |r| is below {NULL_R2 ** 0.5:.2f} (r² below {NULL_R2}, a null result) follows none of the features. Drag \
+the slider or use the arrow keys.</p>
 {reading.coloured(unit, shown)._repr_html_()}
 {slider_script(data, RECOLOUR)}
 </div>

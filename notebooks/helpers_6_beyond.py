@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 import rnnlib
 import runs
 from rnnlib import RNN, Corpus, History
-from shared import Table, bits, perplexity
+from shared import Table, bits, perplexity, subplots
 
 # ----------------------------------------------------------------------------- runs in the background
 
@@ -136,10 +136,8 @@ def generalisation_verdict(run: HeldOutRun) -> float:
 def plot_generalisation(run: HeldOutRun):
     """Bits per character on the held-out part and on as much training text, the same parameters,
     against the update; the training smooth loss in the same unit, light, behind them."""
-    import matplotlib.pyplot as plt
-
     history, held, seen = run.history, run.held_out_bpc, run.training_bpc
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = subplots(figsize=(9, 4))
     ax.plot(np.arange(history.updates), bits(history.smooth_loss), lw=0.8, color="grey", alpha=0.6,
             label="training smooth loss (a lagged average over past sequences)")
     ax.plot(list(seen), list(seen.values()), "s-", ms=3, color="C0",
@@ -151,7 +149,12 @@ def plot_generalisation(run: HeldOutRun):
     ax.set(xlabel="update", ylabel="bits per character", title="Training and held-out loss")
     ax.legend()
     ax.grid(alpha=0.3)
-    return fig
+    last = max(held)
+    return fig.describe(
+        f"Line chart of bits per character against the update, over {history.updates:,} updates with dashed lines "
+        f"at the epoch boundaries: the held-out text (never trained on) and as much training text, the same "
+        f"parameters, measured {len(held)} times, with the training smooth loss light behind them. After the last "
+        f"update: {held[last]:.3f} held out, {seen[last]:.3f} on training text; the two lines run close together.")
 
 
 # ----------------------------------------------------------------------------- why numbers differ
@@ -179,9 +182,7 @@ def rounding_spread(corpus: Corpus, nudges: int = 10, updates: int = 2_000, scal
     return np.array(losses)
 def plot_spread(losses, seed_losses: dict | None = None, scale: float = 1e-15):
     """The nudged runs' smooth loss, and where each ends, beside the seed runs' at that update."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = subplots(figsize=(9, 4))
     steps = np.arange(losses.shape[1])
     for loss in losses[1:]:
         ax.plot(steps, loss, lw=0.6, color="C1", alpha=0.7)
@@ -193,7 +194,14 @@ def plot_spread(losses, seed_losses: dict | None = None, scale: float = 1e-15):
     ax.set(xlabel="update", ylabel="smooth loss", title="Identical runs but for rounding-sized nudges")
     ax.legend()
     ax.grid(alpha=0.3)
-    return fig
+    ends = losses[:, -1]
+    seeds = (f" Black crosses: {len(seed_losses)} seeds at the same update, "
+             f"{min(loss[len(steps) - 1] for loss in seed_losses.values()):.2f} to "
+             f"{max(loss[len(steps) - 1] for loss in seed_losses.values()):.2f}." if seed_losses else "")
+    return fig.describe(
+        f"Line chart of the smooth loss against the update for {len(losses)} runs over {len(steps):,} updates: the "
+        f"unchanged one and {len(losses) - 1} nudged by {power_of_ten(scale)} of each entry. They start together "
+        f"and end apart, from {ends.min():.2f} to {ends.max():.2f}." + seeds)
 
 
 def spread_summary(losses, seed_losses: dict | None = None, scale: float = 1e-15) -> dict:
@@ -233,7 +241,7 @@ def plot_dtypes(by_dtype: dict):
     """The smooth loss of each dtype's run (dtype_runs), side by side."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(by_dtype), figsize=(9, 3.4), sharey=True)
+    fig, axes = subplots(1, len(by_dtype), figsize=(9, 3.4), sharey=True)
     for ax, (name, (loss, seconds)) in zip(axes, by_dtype.items()):
         ax.plot(np.arange(len(loss)), loss, lw=1)
         ax.set_title(f"{name}: {seconds * 1e6:.0f} µs per update, last {loss[-1]:.2f}", fontsize=10)
@@ -242,4 +250,7 @@ def plot_dtypes(by_dtype: dict):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("smooth loss")
     fig.tight_layout()
-    return fig
+    return fig.describe(
+        f"{len(by_dtype)} line charts side by side, the smooth loss against the update of the same run in "
+        + " and ".join(f"{name} (ends at {loss[-1]:.2f}, {seconds * 1e6:.0f} µs per update)"
+                       for name, (loss, seconds) in by_dtype.items()) + ".")

@@ -1,5 +1,6 @@
 """What several of the report's notebooks use, beside each notebook's own helper module
-(helpers_1_gradient_check.py ... helpers_6_beyond.py): figures as sharp PNGs; bits per
+(helpers_1_gradient_check.py ... helpers_6_beyond.py): figures as sharp PNGs, each with a
+description for readers who cannot see it (DescribedFigure, made by `subplots`); bits per
 character, perplexity and a bits axis (notebooks 2, 4 and 6); the small Table (1, 2, 5 and 6);
 the entropy of a distribution (3 and 5); the finished main run, loaded or trained
 (load_or_train_best: 3, 4 and 5); and the static slider's scaffold with the class that carries
@@ -14,21 +15,71 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 import rnnlib
 from rnnlib import RNN, Corpus, TrainingState
 
 
+class DescribedFigure(Figure):
+    """A matplotlib figure with a description of what it shows, for readers who cannot see it
+    (screen readers, a text-only copy): `alt`, written from the same values as the figure's caption
+    or summary.  A plot function makes one with `subplots` and ends with `return fig.describe(...)`:
+
+        fig, ax = subplots(figsize=(9, 4))
+        ax.plot(...)
+        return fig.describe(f"Smooth loss against update: falls from {first:.1f} to {last:.1f}.")
+
+    In a notebook, the figure's PNG then carries the description in its output's metadata,
+    {"image/png": {"alt": ...}} (show_descriptions), and build_report's static HTML puts it in
+    the <img alt="...">; a figure without one gets nbconvert's "No description has been provided"."""
+
+    alt: str | None = None  # what the figure shows, in a sentence or three
+
+    def describe(self, alt: str) -> "DescribedFigure":
+        """Set the figure's description; returns the figure, so that a plot function can end with it."""
+        self.alt = " ".join(alt.split())
+        return self
+
+
+def subplots(*args, **kwargs):
+    """plt.subplots(*args, **kwargs), with a DescribedFigure: (fig, ax) or (fig, axes)."""
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, FigureClass=DescribedFigure, **kwargs)
+
+
+def show_descriptions(shell) -> None:
+    """Make the shell's display of a DescribedFigure the PNG every figure gets (whatever format is
+    set for Figure: here "retina"), with the description added to its metadata."""
+    png = shell.display_formatter.formatters["image/png"]
+
+    def described_png(fig: DescribedFigure):
+        try:
+            shown = png.lookup_by_type(Figure)(fig)
+        except KeyError:  # figures are not shown as PNG in this shell
+            return None
+        if shown is None or fig.alt is None:
+            return shown
+        data, metadata = shown if isinstance(shown, tuple) else (shown, {})
+        return data, {**metadata, "alt": fig.alt}
+
+    png.for_type(DescribedFigure, described_png)
+
+
 def _crisp_figures() -> None:
     """Notebook figures as PNG at twice matplotlib's 100 dpi, shown at their size ("retina"): 200
-    dots per inch of figure, so they stay sharp when the report is printed."""
+    dots per inch of figure, so they stay sharp when the report is printed; a DescribedFigure's with
+    its description."""
     try:
         from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:
         return
-    if get_ipython() is not None:
+    shell = get_ipython()
+    if shell is not None:
         set_matplotlib_formats("retina")
+        show_descriptions(shell)
 
 
 _crisp_figures()

@@ -109,10 +109,34 @@ def widget_text(model_id: str, state: dict) -> str | None:
     return None
 
 
+# tqdm's line for a finished bar: "desc: 100%|██████████| 177204/177204 [02:20<00:00, 1701.40update/s, k=v]"
+FINISHED_BAR = re.compile(r"(?:(?P<desc>.*): )?100%\|█+\| (?P<n>\d+)/(?P=n) \[(?P<elapsed>[\d:]+)<[^,\]]*"
+                          r"(?:, *(?:[\d.?]+(?P<unit>[^,\]]+)/s|[\d.?]+s/(?P<per>[^,\]]+)))?"
+                          r"(?:, (?P<postfix>[^\]]*))?\]")
+
+
+def finished_bar(text: str) -> str | None:
+    """tqdm's line for a finished progress bar in one plain line: "100%|██████████| 177204/177204
+    [02:20<00:00, 1701.40update/s, smooth_loss=45.20]" becomes "177,204 updates in 2 min 20 s;
+    smooth loss 45.20" (its description, if any, before it).  None for any other text."""
+    found = FINISHED_BAR.fullmatch(text.strip())
+    if found is None:
+        return None
+    n, unit = int(found["n"]), found["unit"] or found["per"] or "step"
+    *_, hours, minutes, seconds = [0, 0, *map(int, found["elapsed"].split(":"))]
+    took = (f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s" if minutes
+            else f"{seconds} s" if seconds else "under a second")
+    line = f"{n:,} {unit}{'' if n == 1 else 's'} in {took}"
+    if found["postfix"]:
+        line += "; " + ", ".join(part.replace("_", " ").replace("=", " ") for part in found["postfix"].split(", "))
+    return f"{found['desc']}: {line}" if found["desc"] else line
+
+
 def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of the notebook with no widget state and every widget output in its static form: the
     output's own HTML form where it has one (the temperature slider's), else the text its saved
-    state shows (a progress bar finished, never its "0%" at the start), else nothing."""
+    state shows (a finished progress bar in one line, finished_bar; never its "0%" at the start),
+    else nothing.  A finished bar already saved as text takes its one line too."""
     nb = copy.deepcopy(nb)
     state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
@@ -126,6 +150,8 @@ def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if text is None:
                     continue
                 output.data = {"text/plain": text}
+            if set(output.get("data", {})) == {"text/plain"}:
+                output.data["text/plain"] = finished_bar(output.data["text/plain"]) or output.data["text/plain"]
             kept.append(output)
         cell.outputs = kept
     return nb
@@ -145,22 +171,60 @@ def link_within(cells) -> None:
     """Links from one notebook to another ("2_training.ipynb") lead to that notebook's first
     heading ("# 2 · Training") within the one page, which has no notebook files beside it; the
     navigation's link to the README, a file beside the notebooks, goes, since the page is shared
-    without it."""
+    without it, and so does a link to a notebook the page does not hold (its text stays)."""
+    held = {found for cell in cells if cell.cell_type == "markdown"
+            for found in re.findall(r"^#\s+(\d+) ·", cell.source, flags=re.MULTILINE)}
     for cell in (cell for cell in cells if cell.cell_type == "markdown"):
         number = re.match(r"#\s+(\d+) ·", cell.source)
         if number:
             cell.source = f'<a id="notebook-{number.group(1)}"></a>\n\n{cell.source}'
         cell.source = re.sub(r"\[[^\]]*\]\(\.\./README\.md\)\s*·\s*", "", cell.source)
-        cell.source = re.sub(r"\]\((\d+)_[\w-]+\.ipynb\)", r"](#notebook-\1)", cell.source)
+        cell.source = re.sub(r"\[([^\]]*)\]\((\d+)_[\w-]+\.ipynb\)",
+                             lambda m: f"[{m[1]}](#notebook-{m[2]})" if m[2] in held else m[1], cell.source)
+
+
+def number_parts(cells) -> None:
+    """A notebook's numbered parts ("## 1 · How far back the gradient reaches") take their chapter's
+    number in front ("## 4.1 · ..."), so that in the one page no part reads as a chapter."""
+    chapter = None
+    for cell in (cell for cell in cells if cell.cell_type == "markdown"):
+        number = re.search(r"^#\s+(\d+) ·", cell.source, flags=re.MULTILINE)  # after link_within's anchor
+        chapter = number.group(1) if number else chapter
+        if chapter is not None:
+            cell.source = re.sub(r"^(##\s+)(\d+) · ", rf"\g<1>{chapter}.\2 · ", cell.source, flags=re.MULTILINE)
+
+
+def unique_ids(page: str) -> str:
+    """The page with every id that occurs more than once (each notebook's "Summary") made one of a
+    kind by its chapter's number ("Summary" in notebook 4: "4-Summary"), and the heading's own link
+    to it (nbconvert's ¶) with it.  The chapter is the last notebook start (link_within's anchor)."""
+    ids = re.findall(r'\sid="([^"]*)"', page)
+    repeated = {name for name in ids if ids.count(name) > 1}
+    chapter, renamed = "0", {}
+
+    def rename(found: re.Match) -> str:
+        nonlocal chapter
+        if found["notebook"]:
+            chapter = found["notebook"]
+        if found["id"] in repeated:
+            renamed[found["id"]] = f"{chapter}-{found['id']}"
+            return f' id="{renamed[found["id"]]}"'
+        if found["href"] in renamed:  # the heading's anchor link, after its id
+            return f' href="#{renamed[found["href"]]}"'
+        return found[0]
+
+    return re.sub(r'\sid="(?:notebook-(?P<notebook>\d+)|(?P<id>[^"]*))"|\shref="#(?P<href>[^"]*)"', rename, page)
 
 
 def combine(notebooks, date: datetime.date) -> nbformat.NotebookNode:
     """One notebook: a title cell (title, date, corpus), then every cell of the given notebooks in
-    order, with their widget outputs in static form and their links to each other within it."""
+    order, with their widget outputs in static form, their links to each other within it and
+    their parts numbered within their chapters."""
     static = [static_copy(nb) for nb in notebooks]  # each one's widget views name models in its own state
     report = static[0]
     report.cells = [cell for nb in static for cell in nb.cells]
     link_within(report.cells)
+    number_parts(report.cells)
     title = nbformat.v4.new_markdown_cell(
         f"# {TITLE}\n\n{SUBTITLE}.\n\nBuilt on {date.day} {date:%B %Y} from notebooks run on "
         f"{html.escape(corpus_shown(notebooks))}.")
@@ -240,7 +304,9 @@ class StaticHTMLExporter(HTMLExporter):
 def hanging_lines(code: str) -> str:
     """Highlighted code (the inside of a <pre>, flat <span>s as Pygments writes them) with each
     line in a block of its own that knows its indentation, so that a line too long for the
-    printed page wraps under its own start, indented further (report.html.j2's .code-line)."""
+    printed page wraps under its own start, indented further (report.html.j2's .code-line).  Each
+    block ends with its line's newline, which keeps an empty line's height and makes the code
+    copied from the page the code itself."""
     lines, open_tag = [], ""
     for line in code.removesuffix("\n").split("\n"):
         reopened = open_tag  # a token that spans lines (a docstring) goes on in this one
@@ -248,7 +314,7 @@ def hanging_lines(code: str) -> str:
             open_tag = "" if tag == "</span>" else tag
         text = html.unescape(re.sub(r"<[^>]*>", "", line))
         indent = len(text) - len(text.lstrip(" "))
-        lines.append(f'<span class="code-line" style="--indent: {indent}ch">{reopened}{line or "&#8203;"}'
+        lines.append(f'<span class="code-line" style="--indent: {indent}ch">{reopened}{line}\n'
                      f'{"</span>" if open_tag else ""}</span>')
     return "".join(lines)
 
@@ -261,7 +327,7 @@ def hang_code(page: str) -> str:
 
 def write_html(notebooks, path: Path) -> None:
     body, _ = StaticHTMLExporter().from_notebook_node(combine(notebooks, datetime.date.today()))
-    body = hang_code(body)
+    body = unique_ids(hang_code(body))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
 
@@ -279,7 +345,8 @@ def chromium_executable() -> str | None:
 
 
 def write_pdf(html_path: Path, pdf_path: Path) -> bool:
-    """Print the page to an A4 PDF with Chromium, through Playwright, page numbers at the foot.
+    """Print the page to an A4 PDF with Chromium, through Playwright, page numbers at the foot,
+    tagged and with an outline of its headings (bookmarks).
     Without Chromium, say how to get it, in one line, and return False."""
     executable = chromium_executable()
     if executable is None:
@@ -298,8 +365,11 @@ def write_pdf(html_path: Path, pdf_path: Path) -> bool:
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
                        else route.abort())
             page.goto(html_path.resolve().as_uri(), wait_until="load")
+            # tagged: a structure (headings, paragraphs, tables, figures with their alt text) that screen
+            # readers follow; outline: bookmarks from the headings, chapter by chapter.
             page.pdf(path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True,
-                     display_header_footer=True, header_template="<span></span>", footer_template=footer)
+                     display_header_footer=True, header_template="<span></span>", footer_template=footer,
+                     tagged=True, outline=True)
         finally:
             browser.close()
     return True

@@ -90,6 +90,37 @@ def test_the_clipping_sentences_say_what_happened(small_corpus, capsys):
     assert "started from another network" in out and "not finite at update 12" in out
 
 
+def test_the_sigma_panel_draws_the_best_and_final_networks_at_their_own_updates():
+    rng = np.random.default_rng(0)
+    norms = {"untrained": rng.random((4, 30)), "best model": rng.random((4, 30))}
+    window = {"seq_length": 25, "updates": 100, "sigma_updates": np.array([0, 1, 50, 100]),
+              "sigma": np.array([0.2, 4.1, 5.0, 5.5])}
+    best, final = RNN.init(5, m=4, sigma=1.0, rng=1), RNN.init(5, m=4, sigma=1.0, rng=2)
+    main = SimpleNamespace(best=best, best_update=900, rnn=final, update=1_000)
+    fig = gradients.plot_reach(norms, window, main)
+    right = fig.axes[1]
+    points = {float(line.get_xdata()[0]): float(line.get_ydata()[0]) for line in right.get_lines()
+              if len(line.get_xdata()) == 1}
+    sigma_best, sigma_final = (gradients.largest_singular_value(rnn.W) for rnn in (best, final))
+    assert points == {900.0: sigma_best, 1000.0: sigma_final}  # points where they were measured, no lines across
+    assert right.get_xlim()[0] < 0 and right.get_xlim()[1] > 1_000  # the untrained network and the end both show
+    assert f"{sigma_best:.2f} at its best (update 900) and {sigma_final:.2f} at its end (update 1,000)" in fig.alt
+    assert "0.20 untrained, 4.10 after one update, 5.50 after 100 updates" in fig.alt
+
+
+def test_the_clipping_and_truncation_figures_describe_what_they_show(rng):
+    history = SimpleNamespace(clipped=rng.integers(0, 3, (2_000, 5)), updates=2_000, updates_per_epoch=1_000,
+                              smooth_loss=np.linspace(100, 60, 2_000))
+    main = SimpleNamespace(rnn=RNN.init(5, m=4), history=history)
+    unclipped = {"smooth_loss": np.linspace(100, 70, 1_500), "updates": 1_500, "diverged": None}
+    fig = gradients.plot_clipping(main, unclipped)
+    assert "clipping over 1,500 updates: it ends at 70.00, the clipped run at" in fig.alt
+    windows = [{"seq_length": n, "characters": 1_000, "updates": 1_000 // n, "bpc": 3 + n / 100,
+                "seconds_per_char": n * 1e-6, "smooth_loss": np.linspace(80, 60, 1_000 // n)} for n in (10, 25)]
+    fig = gradients.plot_truncation(windows)
+    assert "(seq_length) 10, 25" in fig.alt and "3.100, 3.250" in fig.alt and "10.0 µs, 25.0 µs" in fig.alt
+
+
 def test_the_truncated_gradient_is_the_sum_of_the_chunks_gradients_and_the_full_one_differs_through_time(
         small_corpus):
     rnn = RNN.init(small_corpus.K, m=8, sigma=0.5, rng=1)

@@ -142,6 +142,20 @@ def test_coloured_text_is_escaped():
     assert page.count("rgba(220, 50, 40, 0.30)") == 19  # one span a character, its colour 0.6 |a|
 
 
+def test_a_unit_best_for_several_features_is_shown_once_under_each_caption(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    H = np.linspace(-1, 1, 30)[:, None] * np.ones((1, 4))
+    table = shared.Table(["feature", "unit", "r", "r input"],
+                         [["letter", 1, 0.8, 0.9], ["space", 1, -0.8, 0.9], ["quotes", 3, 0.09, 0.1]])
+    units.show_units("abc " * 10, H, table, shown=20)
+    assert [view.caption.splitlines() for view in shown] == [
+        [units.unit_caption("letter", 1, 0.8, 0.9), units.unit_caption("space", 1, -0.8, 0.9)],
+        [units.unit_caption("quotes", 3, 0.09, 0.1)]]
+    assert re.findall(r"<b>(.*?)</b>", shown[0]._repr_html_()) == [html.escape(line) for line in
+                                                                   shown[0].caption.splitlines()]
+
+
 # 3 · the hidden-unit browser ----------------------------------------------------------------------
 
 def test_the_browsers_strongest_features_agree_with_the_best_unit_per_feature(small_corpus, tiny):
@@ -218,6 +232,18 @@ def test_the_static_slider_shows_another_unit_offline_and_paper_shows_a_few(mark
         assert box.is_hidden() and page.locator(".on-paper").is_visible()
         assert page.locator(".on-paper b").all_inner_texts() == [reading.caption(u) for u in reading.by_strength()[:3]]
     assert outside == [] and errors == []
+
+
+def test_the_browser_says_a_unit_below_the_null_results_r_follows_no_feature(small_corpus, tiny):
+    reading = units.UnitReading(tiny, small_corpus, small_corpus.text)
+    edge = units.NULL_R2 ** 0.5
+    reading.strongest[:3] = [("a letter just read", 0.06), ("a space just read", -0.9), ("start of a line", 0.3)]
+    assert reading.caption(0) == (f"unit 0 of {tiny.m} (0–{tiny.m - 1}): follows none of the features (its strongest "
+                                  f"correlation, with “a letter just read”, is r = +0.06, below |r| = {edge:.2f})")
+    assert reading.caption(1).endswith("strongest correlation with “a space just read”, r = -0.90")
+    assert "strongest correlation with “start of a line”, r = +0.30" in reading.caption(2)
+    assert f"below {edge:.2f} (r² below {units.NULL_R2}, a null result) follows none" in \
+        units.static_unit_browser(reading, unit=0, shown=40)
 
 
 def test_quotation_lengths_pair_the_marks_as_the_feature_does(capsys):

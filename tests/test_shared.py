@@ -61,3 +61,20 @@ def test_table_shows_as_text_and_html():
     assert text.splitlines()[0] == "t" and "1.50e-07" in text and "12,345" in text and "—" in text
     page = table._repr_html_()
     assert "<caption>t</caption>" in page and "a&lt;b" in page and page.count("<tr>") == 3
+
+
+def test_a_described_figure_carries_its_description_in_the_png_metadata():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    select_figure_formats(shell, {"retina"})
+    shared.show_descriptions(shell)
+    fig, ax = shared.subplots(figsize=(2, 1))
+    ax.plot([0, 1])
+    assert fig.describe("A line\n   rising from 0 to 1.") is fig
+    data, metadata = shell.display_formatter.format(fig)
+    assert "image/png" in data and metadata["image/png"]["alt"] == "A line rising from 0 to 1."
+    assert {"width", "height"} <= set(metadata["image/png"])  # the retina PNG's own metadata stays
+    plain = shared.subplots(figsize=(2, 1))[0]
+    assert "alt" not in shell.display_formatter.format(plain)[1].get("image/png", {})
