@@ -16,7 +16,7 @@ import numpy as np
 import rnnlib
 import runs
 from rnnlib import RNN, Corpus, History
-from shared import Table, bits, bits_axis, perplexity
+from shared import Table, band_verdict, bits, bits_axis, perplexity, record_findings
 
 # The smooth loss of the published run, the DD2424 Assignment 4 report by Rui Qu (KTH, May 2019), trained
 # with the assignment's settings (rnnlib.M, ETA, SEQ_LENGTH, SIGMA), as that report prints it every 10,000 updates.
@@ -36,19 +36,39 @@ def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PU
                  float_format="{:.2f}")
 
 
+def seed_run_loss(spec: runs.Spec, text: str, source: str, clip: bool = True) -> np.ndarray:
+    """The smooth loss per update of runs.run(spec, text), in a worker; clip False: the same run
+    without clipping (rnnlib.train's clip=None), its loss up to the update where it stopped being
+    finite, if it did."""
+    if clip:
+        return runs.run(spec, text, source, True).history.smooth_loss
+    corpus = Corpus(text, source)
+    rnn = RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
+    try:
+        history = rnnlib.train(rnn, corpus, updates=spec.updates, seq_length=spec.seq_length, eta=spec.eta,
+                               rng=spec.seed, sample_every=None, progress=False, clip=None)
+    except FloatingPointError as err:  # the loss overflowed: what was done until then is the result
+        history = err.history
+    return history.smooth_loss
+
+
 class SeedRuns:
     """Runs that differ only in the seed of U, W, V (the published run is one such draw), for
     their first `updates` updates, started at once in worker processes (runs.Runner: `runner`,
     or a new one with a worker per core but one, the notebook training its main run meanwhile).
+    dtype "float32", or clip False (no clipping): the same runs in float32, or unclipped.
 
     Each is kept in the results folder under a key of the text, its settings and the code
-    (runs.cache_key), and recalled instead of trained again.  from_main: the seed of the main run,
-    whose first updates are that seed's run: not started, collect takes it from the main run."""
+    (runs.cache_key), and recalled instead of trained again: notebooks 4 and 6 reuse notebook 2's.
+    from_main: the seed of the main run, whose first updates are that seed's run: not started,
+    collect takes it from the main run."""
 
     def __init__(self, corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
-                 from_main: int | None = None, runner: runs.Runner | None = None):
+                 from_main: int | None = None, runner: runs.Runner | None = None, dtype: str = "float64",
+                 clip: bool = True):
         self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
-        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates) for seed in self.seeds}
+        self.clip = clip
+        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates, dtype=dtype) for seed in self.seeds}
         self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
         self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
         for seed in self.seeds:
@@ -56,7 +76,8 @@ class SeedRuns:
                 self._start(seed)
 
     def _path(self, seed) -> Path:
-        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}.npy"
+        unclipped = "" if self.clip else "-unclipped"
+        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}{unclipped}.npy"
 
     def _recall(self, seed):
         with contextlib.suppress(OSError, ValueError):  # none kept, or a damaged file: train it again
@@ -66,7 +87,7 @@ class SeedRuns:
     def _start(self, seed):
         if self.runner is None:
             self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
-        future = self.runner.submit(runs.run, self.specs[seed], self.corpus.text, self.corpus.source, True)
+        future = self.runner.submit(seed_run_loss, self.specs[seed], self.corpus.text, self.corpus.source, self.clip)
         future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
         self.pending[seed] = future
 
@@ -74,7 +95,7 @@ class SeedRuns:
         if not future.cancelled() and future.exception() is None:
             with self._keeping:
                 if seed not in self.kept:
-                    self._keep(seed, future.result().history.smooth_loss)
+                    self._keep(seed, future.result())
 
     def _keep(self, seed, loss):
         path = self._path(seed)
@@ -120,10 +141,10 @@ class SeedRuns:
 
 
 def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
-              runner: runs.Runner | None = None) -> dict:
-    """{seed: smooth loss per update} of SeedRuns: recalled from the results folder, or trained
-    in worker processes now."""
-    return SeedRuns(corpus, seeds, updates, m, runner=runner).collect()
+              runner: runs.Runner | None = None, **variant) -> dict:
+    """{seed: smooth loss per update} of SeedRuns (variant: its dtype or clip): recalled from the
+    results folder, or trained in worker processes now."""
+    return SeedRuns(corpus, seeds, updates, m, runner=runner, **variant).collect()
 
 
 def band_marks(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list[int]:
@@ -143,17 +164,6 @@ def seed_table(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> Table:
     rows.append(["published", *(published[u] for u in marks), math.nan])
     return Table(["run", *(f"update {u:,}" for u in marks), f"after {updates:,} updates"], rows,
                  float_format="{:.2f}")
-
-
-def band_place(value: float, band) -> str:
-    """Where a value falls among the band's values, in words: "below all 6 seeds", "above 2 of the
-    6 seeds", ..."""
-    below = sum(v < value for v in band)
-    if below == 0:
-        return f"below all {len(band)} seeds"
-    if below == len(band):
-        return f"above all {len(band)} seeds"
-    return f"within the band: above {below} of the {len(band)} seeds"
 
 
 def plot_smooth_loss(history: History, seed_losses: dict | None = None, published=PUBLISHED_SMOOTH_LOSS, ax=None):
@@ -180,21 +190,26 @@ def plot_smooth_loss(history: History, seed_losses: dict | None = None, publishe
     return ax.figure
 
 
-def training_summary(history: History, seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> None:
-    """The run's facts for the summary, as this run measured them: its best, where the published
-    run falls within the band of seeds wherever the band exists, and the band's width at its end."""
+def training_summary(history: History, seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list:
+    """The run's facts for the summary, as this run measured them, printed and kept in the
+    findings record: its best, where the published run lies against the band of seeds wherever
+    the band exists (by the verdict rule: within, outside or at the edge), every seed's value,
+    and the band's width at its end."""
     updates = min(len(loss) for loss in seed_losses.values())
     best_bits = float(bits(history.best_loss))
-    print(f"- {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} ({best_bits:.2f} bits per "
-          f"character, perplexity {float(perplexity(best_bits)):.2f}) at update {history.best_update:,}.")
+    lines = [f"The main run: {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} "
+             f"({best_bits:.2f} bits per character, perplexity {float(perplexity(best_bits)):.2f}) at update "
+             f"{history.best_update:,}."]
     for u in band_marks(seed_losses, published):
-        band = [float(loss[u]) for loss in seed_losses.values()]
-        print(f"- Update {u:,}: the published run's {published[u]:.2f} is {band_place(published[u], band)} "
-              f"({min(band):.2f} to {max(band):.2f}).")
-    ends = [float(loss[updates - 1]) for loss in seed_losses.values()]
-    print(f"- After {updates:,} updates the {len(ends)} seeds range from {min(ends):.2f} to {max(ends):.2f}, a spread "
-          f"of {max(ends) - min(ends):.2f}; beyond that no band was measured, and the published run is one "
-          f"more draw beside this one.")
+        band = {seed: float(loss[u]) for seed, loss in seed_losses.items()}
+        lines.append(f"The published run at update {u:,} ({published[u]:.2f}) is {band_verdict(published[u], band)} "
+                     f"({', '.join(f'seed {seed} {v:.2f}' for seed, v in band.items())}).")
+    ends = {seed: float(loss[updates - 1]) for seed, loss in seed_losses.items()}
+    lines.append(f"After {updates:,} updates the {len(ends)} seeds range from {min(ends.values()):.2f} to "
+                 f"{max(ends.values()):.2f}, a spread of {max(ends.values()) - min(ends.values()):.2f}: the luck of "
+                 f"the initialisation; beyond that no band was measured.")
+    record_findings("2_training", lines)
+    return lines
 
 
 def print_samples(history: History) -> None:
