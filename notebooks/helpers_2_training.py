@@ -36,38 +36,28 @@ def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PU
                  float_format="{:.2f}")
 
 
-def seed_run_loss(spec: runs.Spec, text: str, source: str, clip: bool = True) -> np.ndarray:
-    """The smooth loss per update of runs.run(spec, text), in a worker; clip False: the same run
-    without clipping (rnnlib.train's clip=None), its loss up to the update where it stopped being
-    finite, if it did."""
-    if clip:
-        return runs.run(spec, text, source, True).history.smooth_loss
-    corpus = Corpus(text, source)
-    rnn = RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
-    try:
-        history = rnnlib.train(rnn, corpus, updates=spec.updates, seq_length=spec.seq_length, eta=spec.eta,
-                               rng=spec.seed, sample_every=None, progress=False, clip=None)
-    except FloatingPointError as err:  # the loss overflowed: what was done until then is the result
-        history = err.history
-    return history.smooth_loss
+BAND_UPDATES = 20_000  # the seed runs' updates (times shared.SCALE): notebooks 4 and 6 reuse them
+
+
+def seed_run_loss(spec: runs.Spec, text: str, source: str) -> np.ndarray:
+    """The smooth loss per update of runs.run(spec, text), in a worker."""
+    return runs.run(spec, text, source, True).history.smooth_loss
 
 
 class SeedRuns:
     """Runs that differ only in the seed of U, W, V (the published run is one such draw), for
     their first `updates` updates, started at once in worker processes (runs.Runner: `runner`,
     or a new one with a worker per core but one, the notebook training its main run meanwhile).
-    dtype "float32", or clip False (no clipping): the same runs in float32, or unclipped.
+    dtype "float32": the same runs in float32.
 
     Each is kept in the results folder under a key of the text, its settings and the code
     (runs.cache_key), and recalled instead of trained again: notebooks 4 and 6 reuse notebook 2's.
     from_main: the seed of the main run, whose first updates are that seed's run: not started,
     collect takes it from the main run."""
 
-    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
-                 from_main: int | None = None, runner: runs.Runner | None = None, dtype: str = "float64",
-                 clip: bool = True):
+    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
+                 from_main: int | None = None, runner: runs.Runner | None = None, dtype: str = "float64"):
         self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
-        self.clip = clip
         self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates, dtype=dtype) for seed in self.seeds}
         self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
         self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
@@ -76,8 +66,7 @@ class SeedRuns:
                 self._start(seed)
 
     def _path(self, seed) -> Path:
-        unclipped = "" if self.clip else "-unclipped"
-        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}{unclipped}.npy"
+        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}.npy"
 
     def _recall(self, seed):
         with contextlib.suppress(OSError, ValueError):  # none kept, or a damaged file: train it again
@@ -87,7 +76,7 @@ class SeedRuns:
     def _start(self, seed):
         if self.runner is None:
             self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
-        future = self.runner.submit(seed_run_loss, self.specs[seed], self.corpus.text, self.corpus.source, self.clip)
+        future = self.runner.submit(seed_run_loss, self.specs[seed], self.corpus.text, self.corpus.source)
         future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
         self.pending[seed] = future
 
@@ -140,11 +129,11 @@ class SeedRuns:
         return {seed: self.kept[seed] for seed in self.seeds}
 
 
-def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
-              runner: runs.Runner | None = None, **variant) -> dict:
-    """{seed: smooth loss per update} of SeedRuns (variant: its dtype or clip): recalled from the
-    results folder, or trained in worker processes now."""
-    return SeedRuns(corpus, seeds, updates, m, runner=runner, **variant).collect()
+def seed_runs(corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
+              runner: runs.Runner | None = None, dtype: str = "float64") -> dict:
+    """{seed: smooth loss per update} of SeedRuns (in dtype): recalled from the results folder, or
+    trained in worker processes now."""
+    return SeedRuns(corpus, seeds, updates, m, runner=runner, dtype=dtype).collect()
 
 
 def band_marks(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list[int]:
