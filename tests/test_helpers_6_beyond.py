@@ -155,6 +155,7 @@ def test_the_summary_prints_each_finding_and_records_it(tmp_path, monkeypatch, c
     gap = dict(comparison=shared.compare({0: 2.60, 1: 2.62, 2: 2.61}, {0: 2.61, 1: 2.61, 2: 2.62}))
     spread = dict(rounding=0.9, seeds=2.3, words="after 2,000 updates, runs nudged ... spread of the same order")
     kernel = dict(words="another kernel moves the same seed by ...", apart=0.4, width=4.8, updates=20_000)
+    capsys.readouterr()
     lines = beyond.summary(gap, spread, kernel, dtypes, {"float64": (None, 2e-4), "float32": (None, 1e-4)})
     assert len(lines) == 4 and shared.findings()["6_beyond"] == lines
     assert "no detectable difference" in lines[0] and "-0.010, +0.010, -0.010" in lines[0]
