@@ -39,9 +39,14 @@ def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PU
 BAND_UPDATES = 20_000  # the seed runs' updates (times shared.SCALE): notebooks 4 and 6 reuse them
 
 
-def seed_run_loss(spec: runs.Spec, text: str, source: str) -> np.ndarray:
-    """The smooth loss per update of runs.run(spec, text), in a worker."""
-    return runs.run(spec, text, source, True).history.smooth_loss
+def seed_run(spec: runs.Spec, text: str, source: str) -> tuple:
+    """The training runs.run(spec, text) does (spec holds out nothing), in a worker: (its smooth
+    loss per update, its final parameters theta)."""
+    corpus = Corpus(text, source)
+    rnn = RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
+    history = rnnlib.train(rnn, corpus, epochs=spec.epochs, updates=spec.updates, seq_length=spec.seq_length,
+                           eta=spec.eta, rng=spec.seed, sample_every=None, progress=False)
+    return history.smooth_loss, rnn.theta
 
 
 class SeedRuns:
@@ -51,9 +56,10 @@ class SeedRuns:
     dtype "float32": the same runs in float32.
 
     Each is kept in the results folder under a key of the text, its settings and the code
-    (runs.cache_key), and recalled instead of trained again: notebooks 4 and 6 reuse notebook 2's.
-    from_main: the seed of the main run, whose first updates are that seed's run: not started,
-    collect takes it from the main run."""
+    (runs.cache_key), its final network beside it, and recalled instead of trained again:
+    notebooks 4, 5 and 6 reuse notebook 2's.  from_main: the seed of the main run, whose first
+    updates are that seed's run: not started, collect takes it from the main run (and its network
+    after `updates` updates, if the main run's training called watch after each update)."""
 
     def __init__(self, corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
                  from_main: int | None = None, runner: runs.Runner | None = None, dtype: str = "float64"):
@@ -61,6 +67,7 @@ class SeedRuns:
         self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates, dtype=dtype) for seed in self.seeds}
         self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
         self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
+        self._watched = None  # the main run's parameters after `updates` updates, if watch saw them
         for seed in self.seeds:
             if seed not in self.kept and seed != from_main:
                 self._start(seed)
@@ -73,26 +80,40 @@ class SeedRuns:
             return np.load(self._path(seed), allow_pickle=False)
         return None
 
+    def _network_path(self, seed) -> Path:
+        return rnnlib.RESULTS_DIR / "seed_networks" / self._path(seed).name
+
     def _start(self, seed):
         if self.runner is None:
             self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
-        future = self.runner.submit(seed_run_loss, self.specs[seed], self.corpus.text, self.corpus.source)
+        future = self.runner.submit(seed_run, self.specs[seed], self.corpus.text, self.corpus.source)
         future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
         self.pending[seed] = future
 
     def _keep_run(self, seed, future):
         if not future.cancelled() and future.exception() is None:
             with self._keeping:
+                loss, theta = future.result()
+                self._save(self._network_path(seed), theta)
                 if seed not in self.kept:
-                    self._keep(seed, future.result())
+                    self._keep(seed, loss)
 
     def _keep(self, seed, loss):
-        path = self._path(seed)
+        self._save(self._path(seed), loss)
+        self.kept[seed] = loss
+
+    @staticmethod
+    def _save(path: Path, array):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"partial-{path.name}")  # whole or absent: replaced in one step
-        np.save(partial, loss)
+        np.save(partial, array)
         os.replace(partial, path)
-        self.kept[seed] = loss
+
+    def watch(self, state) -> None:
+        """An on_update hook for the main run's training: keeps its parameters after `updates`
+        updates, the network of seed from_main's run, which collect saves if it is that run."""
+        if state.update == self.updates:
+            self._watched = state.rnn.theta.copy()
 
     def _is_main_run(self, history: History, seed: int) -> bool:
         """Whether history is the run of this seed: its first two updates are that run's."""
@@ -111,9 +132,11 @@ class SeedRuns:
         if self.runner is not None and self.own_runner:  # the main run is over: its core takes seed runs too
             self.runner.workers = runs.default_workers()
         try:
-            if self.from_main is not None and self.from_main not in self.kept:
+            if self.from_main is not None and self.from_main not in self.kept and self.from_main not in self.pending:
                 if self._is_main_run(main, self.from_main):
                     self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
+                    if self._watched is not None:
+                        self._save(self._network_path(self.from_main), self._watched)
                 else:
                     print(f"Seed {self.from_main}'s run is trained too: the main run given is not its run, "
                           f"or stopped before {self.updates:,} updates.")
@@ -127,6 +150,20 @@ class SeedRuns:
                 self.runner.cancel()
             raise
         return {seed: self.kept[seed] for seed in self.seeds}
+
+    def networks(self) -> dict:
+        """{seed: the run's network after `updates` updates}, recalled from the results folder, or
+        trained now (beside the runs still training) for the seeds whose network was not kept."""
+        for seed in self.seeds:
+            if not self._network_path(seed).is_file() and seed not in self.pending:
+                self._start(seed)
+        self.collect()
+        networks = {}
+        for seed, spec in self.specs.items():
+            rnn = RNN.init(self.corpus.K, m=spec.m, sigma=spec.sigma, rng=seed, dtype=np.dtype(spec.dtype))
+            rnn.theta[...] = np.load(self._network_path(seed), allow_pickle=False)
+            networks[seed] = rnn
+        return networks
 
 
 def seed_runs(corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,

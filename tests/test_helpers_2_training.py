@@ -109,3 +109,20 @@ def test_a_stop_while_collecting_keeps_the_finished_seed_runs_and_stops_the_rest
     assert 0 in band.kept and band.pending[2].cancelled()  # the first kept; the last never started
     assert sorted(p.name for p in (tmp_path / "seed_runs").iterdir()) == sorted(
         f"{runs.cache_key(band.specs[seed], small_corpus.text)}.npy" for seed in band.kept)
+
+
+def test_seed_runs_keep_their_networks_and_the_main_runs_is_watched(small_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    band = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4, from_main=0)
+    main_rnn = RNN.init(small_corpus.K, m=4, rng=0)
+    main = rnnlib.train(main_rnn, small_corpus, updates=40, rng=0, progress=False, on_update=band.watch)
+    band.collect(main=main)
+    networks = band.networks()
+    for seed in (0, 1, 2):
+        alone = RNN.init(small_corpus.K, m=4, rng=seed)
+        rnnlib.train(alone, small_corpus, updates=21, rng=seed, progress=False)
+        assert np.array_equal(networks[seed].theta, alone.theta)  # seed 0's taken from the main run at update 21
+    with monkeypatch.context() as m:
+        m.setattr(runs.Runner, "submit", None)  # recalled, not trained again
+        again = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4).networks()
+        assert all(np.array_equal(again[s].theta, networks[s].theta) for s in networks)
