@@ -406,10 +406,9 @@ def unit_browser(rnn: RNN, corpus: Corpus, passage: str, *, unit: int | None = N
 
 
 def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshold: float = 0.5) -> dict:
-    """For each feature of text_features, how many units of each network ({seed: RNN}) correlate
-    with it at |r| >= threshold over passage (read from h = 0), and of those how many follow it
-    beyond their input drive (r² with the feature above r² with U x_t).  Printed, a line per
-    feature, in the words of shared.across_networks; returned as {feature: (line, {seed: count})}."""
+    """How many units of each network ({seed: RNN}) correlate with each feature at |r| >= threshold
+    over passage (from h = 0), and how many of those beyond their input drive (r² above U x_t's):
+    a line per feature in shared.across_networks' words, printed; {feature: (line, {seed: count})}."""
     x = corpus.encode(passage)
     counts, beyond = {}, {}
     for seed, rnn in networks.items():
@@ -419,14 +418,11 @@ def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshol
             strong = np.abs(r) >= threshold
             counts.setdefault(name, {})[seed] = int(strong.sum())
             beyond.setdefault(name, {})[seed] = int((strong & (r ** 2 > r_input ** 2)).sum())
-    facts = {}
-    for name in counts:
-        line = (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}") + "; beyond the input drive: "
-                + across_networks(beyond[name], "do").replace(", no unit do", ", no unit does")
-                + " (" + ", ".join(f"seed {seed}: {k} and {beyond[name][seed]}" for seed, k in counts[name].items())
-                + ").")
-        print(f"- {line}")
-        facts[name] = line, counts[name]
+    facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}")
+                    + "; beyond the input drive: " + across_networks(beyond[name], "do").replace("unit do", "unit does")
+                    + " (" + ", ".join(f"seed {seed}: {k} and {beyond[name][seed]}" for seed, k in counts[name].items())
+                    + ").", counts[name]) for name in counts}
+    print("\n".join(f"- {line}" for line, _ in facts.values()))
     return facts
 
 
@@ -434,9 +430,8 @@ def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshol
 
 
 def summary(expected: dict, reading: UnitReading, threshold: float = 0.5, across: dict | None = None) -> list:
-    """One line for part 1 and, for the units, a line per feature of what holds across networks
-    (units_across_networks' facts) or, without them, one line of this network's reading: printed
-    and kept in the findings record."""
+    """A line for part 1 and, for the units, what holds across networks (units_across_networks'
+    facts) or else this network's reading: printed and kept in the findings record."""
     lines = [f"Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
              f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
              f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the "

@@ -332,14 +332,24 @@ def record_findings(notebook: str, lines: list) -> None:
                                indent=1), encoding="utf-8")
 
 
+def finding_scales(folder=None) -> dict:
+    """{notebook: the scale its findings were recorded at} (see findings)."""
+    return {name: kept["scale"] for name, kept in _records(folder).items()}
+
+
 def findings(folder=None) -> dict:
     """{notebook: its Summary's lines} as record_findings kept them, in the notebooks' order; a
     damaged record is left out."""
+    return {name: kept["lines"] for name, kept in _records(folder).items()}
+
+
+def _records(folder=None) -> dict:
     folder = Path(folder or rnnlib.RESULTS_DIR / "findings")
     kept = {}
     for path in sorted(folder.glob("*.json")):
         try:
-            kept[path.stem] = json.loads(path.read_text(encoding="utf-8"))["lines"]
-        except (OSError, ValueError, KeyError):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            kept[path.stem] = dict(lines=list(record["lines"]), scale=float(record["scale"]))
+        except (OSError, ValueError, KeyError, TypeError):
             continue
     return kept
