@@ -333,7 +333,7 @@ def clipping_verdict(clipped: dict, unclipped: dict) -> dict:
     result = compare({seed: float(clipped[seed][n - 1]) for seed in unclipped},
                      {seed: float(run["smooth_loss"][n - 1]) for seed, run in unclipped.items()},
                      names=("clipped", "not clipped"))
-    line = f"Smooth loss after {n:,} updates, clipped against not clipped: {result.sentence()}"
+    line = f"Smooth loss after {n:,} updates: {result.sentence()}"
     print(f"- {line}")
     return dict(line=line, diverged=diverged, comparison=result)
 

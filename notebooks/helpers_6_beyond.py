@@ -278,7 +278,7 @@ def dtype_verdict(float64: dict, float32: dict) -> dict:
     n = min(len(loss) for loss in (*float64.values(), *float32.values()))
     result = compare({seed: float(loss[n - 1]) for seed, loss in float32.items()},
                      {seed: float(loss[n - 1]) for seed, loss in float64.items()}, names=("float32", "float64"))
-    line = f"Smooth loss after {n:,} updates, float32 against float64: {result.sentence()}"
+    line = f"Smooth loss after {n:,} updates: {result.sentence()}"
     print(line)
     return dict(line=line, comparison=result)
 
