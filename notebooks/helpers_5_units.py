@@ -419,7 +419,7 @@ def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshol
             counts.setdefault(name, {})[seed] = int(strong.sum())
             beyond.setdefault(name, {})[seed] = int((strong & (r ** 2 > r_input ** 2)).sum())
     facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}")
-                    + "; beyond the input drive: " + across_networks(beyond[name], "do").replace("unit do", "unit does")
+                    + "; " + across_networks(beyond[name], "follow it more closely than their input drive U x_t")
                     + " (" + ", ".join(f"seed {seed}: {k} and {beyond[name][seed]}" for seed, k in counts[name].items())
                     + ").", counts[name]) for name in counts}
     print("\n".join(f"- {line}" for line, _ in facts.values()))

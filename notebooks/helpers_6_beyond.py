@@ -285,7 +285,8 @@ def dtype_verdict(float64: dict, float32: dict) -> dict:
 
 # ----------------------------------------------------------------------------- another BLAS kernel
 
-KERNEL = "Sandybridge"  # an OpenBLAS kernel every x86-64 machine since 2011 runs, other than most machines' own
+# OpenBLAS kernels every x86-64 machine since 2011 (2013) runs: the first that is not this process's own
+KERNELS = ("Sandybridge", "Haswell")
 
 _OTHER_KERNEL = """import sys, numpy as np, runs
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -306,10 +307,12 @@ def blas_kernel() -> str:
 
 
 def other_kernel_run(corpus: Corpus, seed: int = rnnlib.DEFAULT_SEED, updates: int = 20_000,
-                     kernel: str = KERNEL) -> dict:
+                     kernel: str | None = None) -> dict:
     """The seed's run (runs.run, as notebook 2's seed runs) in a new Python process whose OpenBLAS
-    was told, before NumPy loaded, to use `kernel` (OPENBLAS_CORETYPE): as another machine would
-    round.  Returns its smooth loss, the kernel that process reports and this one's."""
+    was told, before NumPy loaded, to use `kernel` (OPENBLAS_CORETYPE; default the first of KERNELS
+    that is not this process's): as another machine would round.  Returns its smooth loss, the
+    kernel that process reports and this one's."""
+    kernel = kernel or next(k for k in KERNELS if k != blas_kernel())
     with tempfile.TemporaryDirectory() as folder:
         text, out = os.path.join(folder, "text.txt"), os.path.join(folder, "loss.npy")
         with open(text, "w", encoding="utf-8") as f:

@@ -299,13 +299,13 @@ def band_verdict(value: float, band: dict) -> str:
 def across_networks(counts: dict, what: str) -> str:
     """Whether a feature holds across networks: counts maps each network (a seed) to how many of its
     units show it.  "in each of the 3 networks, 2 to 5 units {what}", "in 1 of the 3 networks
-    (seed 2: 1 unit) ...", "in none of the 3 networks, no unit {what}"."""
+    (seed 2), 1 unit {what}", "in none of the 3 networks do any units {what}" (what: plural)."""
     counts = {seed: int(k) for seed, k in counts.items()}
     if len(counts) < SEEDS:
         raise ValueError(f"{len(counts)} networks: say what holds across at least {SEEDS}; train more seeds")
     n, held = len(counts), {seed: k for seed, k in counts.items() if k > 0}
     if not held:
-        return f"in none of the {n} networks: no unit {what}"
+        return f"in none of the {n} networks do any units {what}"
     low, high = min(held.values()), max(held.values())
     units = f"{low} unit{'s' if high > 1 else ''}" if low == high else f"{low} to {high} units"
     if len(held) == n:

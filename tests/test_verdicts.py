@@ -77,7 +77,7 @@ def test_what_holds_across_networks_is_said_of_each_all_some_or_none():
     assert shared.across_networks({0: 2, 1: 5, 2: 3}, what) == f"in each of the 3 networks, 2 to 5 units {what}"
     assert shared.across_networks({0: 1, 1: 1, 2: 1}, what) == f"in each of the 3 networks, 1 unit {what}"
     assert shared.across_networks({0: 0, 1: 0, 2: 4}, what) == f"in 1 of the 3 networks (seed 2), 4 units {what}"
-    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what) == "in none of the 3 networks: no unit " + what
+    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what) == "in none of the 3 networks do any units " + what
     with pytest.raises(ValueError, match="at least 3"):
         shared.across_networks({0: 1}, what)
 
