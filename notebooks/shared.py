@@ -298,8 +298,9 @@ def band_verdict(value: float, band: dict) -> str:
 
 def across_networks(counts: dict, what: str) -> str:
     """Whether a feature holds across networks: counts maps each network (a seed) to how many of its
-    units show it.  "in each of the 3 networks, 2 to 5 units {what}", "in 1 of the 3 networks
-    (seed 2), 1 unit {what}", "in none of the 3 networks do any units {what}" (what: plural)."""
+    units show it.  "in each of the 3 networks, units {what} (2 to 5 of them)", "in 1 of the 3
+    networks (seed 2), units {what} (1 of them)", "in none of the 3 networks do any units {what}"
+    (what: plural, "follow ...")."""
     counts = {seed: int(k) for seed, k in counts.items()}
     if len(counts) < SEEDS:
         raise ValueError(f"{len(counts)} networks: say what holds across at least {SEEDS}; train more seeds")
@@ -307,11 +308,11 @@ def across_networks(counts: dict, what: str) -> str:
     if not held:
         return f"in none of the {n} networks do any units {what}"
     low, high = min(held.values()), max(held.values())
-    units = f"{low} unit{'s' if high > 1 else ''}" if low == high else f"{low} to {high} units"
+    units = f"{low} of them" if low == high else f"{low} to {high} of them"
     if len(held) == n:
-        return f"in each of the {n} networks, {units} {what}"
+        return f"in each of the {n} networks, units {what} ({units})"
     which = ", ".join(f"seed {seed}" for seed in held)
-    return f"in {len(held)} of the {n} networks ({which}), {units} {what}"
+    return f"in {len(held)} of the {n} networks ({which}), units {what} ({units})"
 
 
 # ----------------------------------------------------------------------------- the findings record
