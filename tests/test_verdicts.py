@@ -77,7 +77,8 @@ def test_what_holds_across_networks_is_said_of_each_all_some_or_none():
     each = f"in each of the 3 networks, units {what}"
     assert shared.across_networks({0: 2, 1: 5, 2: 3}, what) == f"{each} (2 to 5 of them)"
     assert shared.across_networks({0: 1, 1: 1, 2: 1}, what) == f"{each} (1 of them)"
-    assert shared.across_networks({0: 0, 1: 0, 2: 4}, what) == f"in 1 of the 3 networks (seed 2), units {what} (4 of them)"
+    assert shared.across_networks({0: 0, 1: 0, 2: 4}, what) == (
+        f"in 1 of the 3 networks (seed 2), units {what} (4 of them)")
     assert shared.across_networks({0: 0, 1: 0, 2: 0}, what) == "in none of the 3 networks do any units " + what
     with pytest.raises(ValueError, match="at least 3"):
         shared.across_networks({0: 1}, what)
