@@ -410,15 +410,16 @@ def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshol
     over passage (from h = 0), and how many of those beyond their input drive (r² above U x_t's):
     a line per feature in shared.across_networks' words, printed; {feature: (line, {seed: count})}."""
     x = corpus.encode(passage)
-    counts, beyond = {}, {}
+    counts, beyond, strongest = {}, {}, {}
     for seed, rnn in networks.items():
         H = rnnlib.hidden_states(rnn, x, np.zeros(rnn.m))[1:]
         r_input = (standardised(H) * standardised(rnn.U[:, x].T)).mean(axis=0)       # (m,)
         for name, r in feature_correlations(H, passage).items():
             strong = np.abs(r) >= threshold
             counts.setdefault(name, {})[seed] = int(strong.sum())
+            strongest.setdefault(name, {})[seed] = float(np.abs(r).max())
             beyond.setdefault(name, {})[seed] = int((strong & (r ** 2 > r_input ** 2)).sum())
-    facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}")
+    facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}", strongest[name], threshold)
                     + "; " + across_networks(beyond[name], "follow it more closely than their input drive U x_t")
                     + " (" + ", ".join(f"seed {seed}: {k} and {beyond[name][seed]}" for seed, k in counts[name].items())
                     + ").", counts[name]) for name in counts}

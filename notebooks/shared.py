@@ -296,20 +296,34 @@ def band_verdict(value: float, band: dict) -> str:
     return f"within the band of the {n} seeds"
 
 
-def across_networks(counts: dict, what: str) -> str:
+def across_networks(counts: dict, what: str, strongest: dict | None = None, threshold: float | None = None) -> str:
     """Whether a feature holds across networks: counts maps each network (a seed) to how many of its
     units show it.  "in each of the 3 networks, units {what} (2 to 5 of them)", "in 1 of the 3
     networks (seed 2), units {what} (1 of them)", "in none of the 3 networks do any units {what}"
-    (what: plural, "follow ...")."""
+    (what: plural, "follow ...").  Given each network's strongest value (strongest) and the
+    threshold the counts used, the rule's edge applies: "in each" only when every network's
+    strongest is above the threshold by more than EDGE of it, "in none" only when every one is
+    below it by more than that, and otherwise "not in each network, or at the threshold's edge"."""
     counts = {seed: int(k) for seed, k in counts.items()}
     if len(counts) < SEEDS:
         raise ValueError(f"{len(counts)} networks: say what holds across at least {SEEDS}; train more seeds")
     n, held = len(counts), {seed: k for seed, k in counts.items() if k > 0}
-    if not held:
+    if strongest is not None:
+        if all(v >= threshold * (1 + EDGE) for v in strongest.values()):
+            verdict = "each"
+        elif all(v < threshold * (1 - EDGE) for v in strongest.values()):
+            verdict = "none"
+        else:
+            shown = ", ".join(f"seed {seed} {v:.2f}" for seed, v in strongest.items())
+            return (f"not in each of the {n} networks, or at the threshold's edge: units {what} in {len(held)} of "
+                    f"them (the strongest per network: {shown})")
+    else:
+        verdict = "none" if not held else "each" if len(held) == n else "some"
+    if verdict == "none":
         return f"in none of the {n} networks do any units {what}"
     low, high = min(held.values()), max(held.values())
     units = f"{low} of them" if low == high else f"{low} to {high} of them"
-    if len(held) == n:
+    if verdict == "each":
         return f"in each of the {n} networks, units {what} ({units})"
     which = ", ".join(f"seed {seed}" for seed in held)
     return f"in {len(held)} of the {n} networks ({which}), units {what} ({units})"

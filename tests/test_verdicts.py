@@ -82,6 +82,13 @@ def test_what_holds_across_networks_is_said_of_each_all_some_or_none():
     assert shared.across_networks({0: 0, 1: 0, 2: 0}, what) == "in none of the 3 networks do any units " + what
     with pytest.raises(ValueError, match="at least 3"):
         shared.across_networks({0: 1}, what)
+    # with each network's strongest value: "each" and "none" only clear of the threshold's edge
+    assert shared.across_networks({0: 2, 1: 1, 2: 3}, what, {0: 0.9, 1: 0.7, 2: 0.8}, 0.5) == f"{each} (1 to 3 of them)"
+    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what, {0: 0.1, 1: 0.3, 2: 0.2}, 0.5) == (
+        "in none of the 3 networks do any units " + what)
+    near = shared.across_networks({0: 1, 1: 1, 2: 1}, what, {0: 0.9, 1: 0.55, 2: 0.8}, 0.5)
+    assert near.startswith("not in each of the 3 networks, or at the threshold's edge") and "seed 1 0.55" in near
+    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what, {0: 0.1, 1: 0.45, 2: 0.2}, 0.5).startswith("not in each")
 
 
 def test_the_scale_multiplies_updates_and_is_read_from_the_environment_once():
