@@ -19,7 +19,7 @@ import numpy as np
 import rnnlib
 import runs
 from rnnlib import RNN, Corpus, History
-from shared import DescribedFigure, Table, bits, bits_axis, perplexity, subplots
+from shared import DescribedFigure, Table, band_verdict, bits, bits_axis, perplexity, record_findings, subplots
 
 # The smooth loss of the published run, the DD2424 Assignment 4 report by Rui Qu (KTH, May 2019), trained
 # with the assignment's settings (rnnlib.M, ETA, SEQ_LENGTH, SIGMA), as that report prints it every 10,000 updates.
@@ -55,21 +55,38 @@ def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PU
                  float_format="{:.2f}")
 
 
+BAND_UPDATES = 20_000  # the seed runs' updates (times shared.SCALE): notebooks 4 and 6 reuse them
+
+
+def seed_run(spec: runs.Spec, text: str, source: str) -> tuple:
+    """The training runs.run(spec, text) does (spec holds out nothing), in a worker: (its smooth
+    loss per update, its final parameters theta)."""
+    corpus = Corpus(text, source)
+    rnn = RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
+    history = rnnlib.train(rnn, corpus, epochs=spec.epochs, updates=spec.updates, seq_length=spec.seq_length,
+                           eta=spec.eta, rng=spec.seed, sample_every=None, progress=False)
+    return history.smooth_loss, rnn.theta
+
+
 class SeedRuns:
     """Runs that differ only in the seed of U, W, V (the published run is one such draw), for
     their first `updates` updates, started at once in worker processes (runs.Runner: `runner`,
     or a new one with a worker per core but one, the notebook training its main run meanwhile).
+    dtype "float32": the same runs in float32.
 
     Each is kept in the results folder under a key of the text, its settings and the code
-    (runs.cache_key), and recalled instead of trained again.  from_main: the seed of the main run,
-    whose first updates are that seed's run: not started, collect takes it from the main run."""
+    (runs.cache_key), its final network beside it, and recalled instead of trained again:
+    notebooks 4, 5 and 6 reuse notebook 2's.  from_main: the seed of the main run, whose first
+    updates are that seed's run: not started, collect takes it from the main run (and its network
+    after `updates` updates, if the main run's training called watch after each update)."""
 
-    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
-                 from_main: int | None = None, runner: runs.Runner | None = None):
+    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
+                 from_main: int | None = None, runner: runs.Runner | None = None, dtype: str = "float64"):
         self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
-        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates) for seed in self.seeds}
+        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates, dtype=dtype) for seed in self.seeds}
         self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
         self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
+        self._watched = None  # the main run's parameters after `updates` updates, if watch saw them
         for seed in self.seeds:
             if seed not in self.kept and seed != from_main:
                 self._start(seed)
@@ -82,26 +99,40 @@ class SeedRuns:
             return np.load(self._path(seed), allow_pickle=False)
         return None
 
+    def _network_path(self, seed) -> Path:
+        return rnnlib.RESULTS_DIR / "seed_networks" / self._path(seed).name
+
     def _start(self, seed):
         if self.runner is None:
             self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
-        future = self.runner.submit(runs.run, self.specs[seed], self.corpus.text, self.corpus.source, True)
+        future = self.runner.submit(seed_run, self.specs[seed], self.corpus.text, self.corpus.source)
         future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
         self.pending[seed] = future
 
     def _keep_run(self, seed, future):
         if not future.cancelled() and future.exception() is None:
             with self._keeping:
+                loss, theta = future.result()
+                self._save(self._network_path(seed), theta)
                 if seed not in self.kept:
-                    self._keep(seed, future.result().history.smooth_loss)
+                    self._keep(seed, loss)
 
     def _keep(self, seed, loss):
-        path = self._path(seed)
+        self._save(self._path(seed), loss)
+        self.kept[seed] = loss
+
+    @staticmethod
+    def _save(path: Path, array):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"partial-{path.name}")  # whole or absent: replaced in one step
-        np.save(partial, loss)
+        np.save(partial, array)
         os.replace(partial, path)
-        self.kept[seed] = loss
+
+    def watch(self, state) -> None:
+        """An on_update hook for the main run's training: keeps its parameters after `updates`
+        updates, the network of seed from_main's run, which collect saves if it is that run."""
+        if state.update == self.updates:
+            self._watched = state.rnn.theta.copy()
 
     def _is_main_run(self, history: History, seed: int) -> bool:
         """Whether history is the run of this seed: its first two updates are that run's."""
@@ -120,9 +151,11 @@ class SeedRuns:
         if self.runner is not None and self.own_runner:  # the main run is over: its core takes seed runs too
             self.runner.workers = runs.default_workers()
         try:
-            if self.from_main is not None and self.from_main not in self.kept:
+            if self.from_main is not None and self.from_main not in self.kept and self.from_main not in self.pending:
                 if self._is_main_run(main, self.from_main):
                     self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
+                    if self._watched is not None:
+                        self._save(self._network_path(self.from_main), self._watched)
                 else:
                     print(f"Seed {self.from_main}'s run is trained too: the main run given is not its run, "
                           f"or stopped before {self.updates:,} updates.")
@@ -137,12 +170,26 @@ class SeedRuns:
             raise
         return {seed: self.kept[seed] for seed in self.seeds}
 
+    def networks(self) -> dict:
+        """{seed: the run's network after `updates` updates}, recalled from the results folder, or
+        trained now (beside the runs still training) for the seeds whose network was not kept."""
+        for seed in self.seeds:
+            if not self._network_path(seed).is_file() and seed not in self.pending:
+                self._start(seed)
+        self.collect()
+        networks = {}
+        for seed, spec in self.specs.items():
+            rnn = RNN.init(self.corpus.K, m=spec.m, sigma=spec.sigma, rng=seed, dtype=np.dtype(spec.dtype))
+            rnn.theta[...] = np.load(self._network_path(seed), allow_pickle=False)
+            networks[seed] = rnn
+        return networks
 
-def seed_runs(corpus: Corpus, seeds=range(6), updates: int = 20_000, m: int = rnnlib.M, *,
-              runner: runs.Runner | None = None) -> dict:
-    """{seed: smooth loss per update} of SeedRuns: recalled from the results folder, or trained
-    in worker processes now."""
-    return SeedRuns(corpus, seeds, updates, m, runner=runner).collect()
+
+def seed_runs(corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
+              runner: runs.Runner | None = None, dtype: str = "float64") -> dict:
+    """{seed: smooth loss per update} of SeedRuns (in dtype): recalled from the results folder, or
+    trained in worker processes now."""
+    return SeedRuns(corpus, seeds, updates, m, runner=runner, dtype=dtype).collect()
 
 
 def band_marks(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list[int]:
@@ -164,17 +211,6 @@ def seed_table(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> Table:
         rows.append(["published", *(published[u] for u in marks), math.nan])
     return Table(["run", *(f"update {u:,}" for u in marks), f"after {updates:,} updates"], rows,
                  float_format="{:.2f}")
-
-
-def band_place(value: float, band) -> str:
-    """Where a value falls among the band's values, in words: "below all 6 seeds", "above 2 of the
-    6 seeds", ..."""
-    below = sum(v < value for v in band)
-    if below == 0:
-        return f"below all {len(band)} seeds"
-    if below == len(band):
-        return f"above all {len(band)} seeds"
-    return f"within the band: above {below} of the {len(band)} seeds"
 
 
 def plot_smooth_loss(history: History, seed_losses: dict | None = None, published=PUBLISHED_SMOOTH_LOSS, ax=None):
@@ -211,25 +247,28 @@ def plot_smooth_loss(history: History, seed_losses: dict | None = None, publishe
     return ax.figure
 
 
-def training_summary(history: History, seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> None:
-    """The run's facts for the summary, as this run measured them: its best, where the published
-    run falls within the band of seeds wherever the band exists (with published empty, that the
-    comparison does not apply), and the band's width at its end."""
+def training_summary(history: History, seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list:
+    """The run's facts for the summary, as this run measured them, printed and kept in the
+    findings record: its best, where the published run lies against the band of seeds wherever
+    the band exists (by the verdict rule: within, outside or at the edge), every seed's value,
+    and the band's width at its end."""
     updates = min(len(loss) for loss in seed_losses.values())
     best_bits = float(bits(history.best_loss))
-    print(f"- {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} ({best_bits:.2f} bits per "
-          f"character, perplexity {float(perplexity(best_bits)):.2f}) at update {history.best_update:,}.")
+    lines = [f"The main run: {history.updates:,} updates; lowest smooth loss {history.best_loss:.2f} "
+             f"({best_bits:.2f} bits per character, perplexity {float(perplexity(best_bits)):.2f}) at update "
+             f"{history.best_update:,}."]
     if not published:
-        print(f"- {NOT_THE_BOOK}")
-    else:
-        for u in band_marks(seed_losses, published):
-            band = [float(loss[u]) for loss in seed_losses.values()]
-            print(f"- Update {u:,}: the published run's {published[u]:.2f} is {band_place(published[u], band)} "
-                  f"({min(band):.2f} to {max(band):.2f}).")
-    ends = [float(loss[updates - 1]) for loss in seed_losses.values()]
-    print(f"- After {updates:,} updates the {len(ends)} seeds range from {min(ends):.2f} to {max(ends):.2f}, a spread "
-          f"of {max(ends) - min(ends):.2f}; beyond that no band was measured"
-          + (", and the published run is one more draw beside this one." if published else "."))
+        lines.append(NOT_THE_BOOK)
+    for u in band_marks(seed_losses, published) if published else ():
+        band = {seed: float(loss[u]) for seed, loss in seed_losses.items()}
+        lines.append(f"The published run at update {u:,} ({published[u]:.2f}) is {band_verdict(published[u], band)} "
+                     f"({', '.join(f'seed {seed} {v:.2f}' for seed, v in band.items())}).")
+    ends = {seed: float(loss[updates - 1]) for seed, loss in seed_losses.items()}
+    lines.append(f"After {updates:,} updates the {len(ends)} seeds range from {min(ends.values()):.2f} to "
+                 f"{max(ends.values()):.2f}, a spread of {max(ends.values()) - min(ends.values()):.2f}: the luck of "
+                 f"the initialisation; beyond that no band was measured.")
+    record_findings("2_training", lines)
+    return lines
 
 
 def print_samples(history: History) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 import rnnlib
 from rnnlib import RNN, Corpus
-from shared import StaticForm, Table, entropy_bits, range_input, slider_script, subplots
+from shared import StaticForm, Table, entropy_bits, range_input, record_findings, slider_script, subplots
 
 # One seed, prime and length for every synthesis view (the fixed temperatures, the live explorer and its
 # static copy), so that at the same temperature they all show the same text.  The prime None is the
@@ -117,19 +117,22 @@ def effects_table(effects: dict, temperatures=(0.2, 0.5, 1.0, 1.5, 2.0)) -> Tabl
                  rows, float_format="{:.2f}")
 
 
-def synthesis_summary(effects: dict, low: float = 0.5, high: float = 1.5) -> None:
+def synthesis_summary(effects: dict, low: float = 0.5, high: float = 1.5) -> list:
     """The summary's facts, from the measured effects: real and distinct words at T = 1 and at a
-    lower and a higher temperature, and whether lowering T repeated words more."""
+    lower and a higher temperature, and whether lowering T repeated words more; printed and kept
+    in the findings record."""
     at = {name: dict(zip(np.round(effects["temperature"], 2).tolist(), effects[name].tolist()))
           for name in ("known words", "distinct words", "entropy")}
-    for T in (low, 1.0, high):
-        print(f"- T = {T:.2f}: {100 * at['known words'][T]:.1f} % of the generated words occur in the training "
-              f"text, {100 * at['distinct words'][T]:.1f} % of them are distinct, entropy {at['entropy'][T]:.2f} bits.")
+    lines = [f"T = {T:.2f}: {100 * at['known words'][T]:.1f} % of the generated words occur in the training text, "
+             f"{100 * at['distinct words'][T]:.1f} % of them are distinct, entropy {at['entropy'][T]:.2f} bits."
+             for T in (low, 1.0, high)]
     lower, upper = at["distinct words"][low], at["distinct words"][1.0]
-    print(f"- From T = 1.00 down to T = {low:.2f} the share of distinct words "
-          + (f"falls from {100 * upper:.1f} % to {100 * lower:.1f} %: the real words come with more repetition."
-             if lower < upper else f"does not fall ({100 * upper:.1f} % to {100 * lower:.1f} %): no more "
-             f"repetition was measured."))
+    lines.append(f"From T = 1.00 down to T = {low:.2f} the share of distinct words "
+                 + (f"falls from {100 * upper:.1f} % to {100 * lower:.1f} %: the real words come with more "
+                    f"repetition." if lower < upper else
+                    f"does not fall ({100 * upper:.1f} % to {100 * lower:.1f} %): no more repetition was measured."))
+    record_findings("3_synthesis", lines)
+    return lines
 
 
 # The static slider's script, as it moves: the readout and the text at that temperature.

@@ -15,15 +15,16 @@ import numpy as np
 
 import rnnlib
 import runs
+from helpers_2_training import BAND_UPDATES
 from rnnlib import RNN, Corpus, History, Params
-from shared import bits, bits_axis, subplots
+from shared import SEEDS, bits, bits_axis, compare, record_findings, subplots
 
 SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
 SEQ_LENGTHS = (10, rnnlib.SEQ_LENGTH, 50, 100)  # part 3's windows, the main run's among them
 REACH_UPDATES = 10_000                          # part 1's network "after 10,000 updates" ...
 CHARACTERS = REACH_UPDATES * rnnlib.SEQ_LENGTH  # ... is part 3's run with the main run's window, which reads this many
 HELD_OUT = 50_000                               # characters at the end of the text that part 3 measures on
-UNCLIPPED_UPDATES = 20_000
+UNCLIPPED_UPDATES = BAND_UPDATES                # as long as notebook 2's seed runs, the clipped runs reused here
 SNAPSHOTS = 40                                  # W is kept at this many points of each part-3 run
 ARRAYS = "bcUWV"                                # the columns of history.clipped
 
@@ -40,12 +41,30 @@ def run_all(calls) -> list:
         return [future.result() for future in futures]
 
 
-def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, characters: int = CHARACTERS,
-               unclipped_updates: int = UNCLIPPED_UPDATES) -> tuple[list, dict]:
-    """The notebook's trainings, side by side: (window_run for each seq_length, unclipped_run)."""
-    calls = [(unclipped_run, corpus.text, corpus.source, unclipped_updates)]  # the longest first
-    calls += [(window_run, corpus.text, corpus.source, n, characters) for n in seq_lengths]
-    unclipped, *windows = run_all(calls)
+def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, updates: int = REACH_UPDATES,
+               unclipped_updates: int = UNCLIPPED_UPDATES, seeds=range(SEEDS)) -> tuple[list, dict]:
+    """The notebook's trainings, side by side, for each seed: unclipped_run, and window_run for
+    each seq_length at equal characters (as many as `updates` updates of the main run's window
+    read) and at equal updates (`updates` each; the main run's window is the same run in both).
+    Returns (windows: each run's dict with its "seed" and "equal": "characters" or "updates", the
+    main run's window once for each; {seed: unclipped_run})."""
+    characters = updates * rnnlib.SEQ_LENGTH
+    jobs = [("unclipped", seed, (unclipped_run, corpus.text, corpus.source, unclipped_updates, seed))
+            for seed in seeds]  # the longest first
+    for seed in seeds:
+        jobs += [("characters", seed, (window_run, corpus.text, corpus.source, n, characters, HELD_OUT, seed))
+                 for n in seq_lengths]
+        jobs += [("updates", seed, (window_run, corpus.text, corpus.source, n, updates * n, HELD_OUT, seed))
+                 for n in seq_lengths if updates * n != characters]
+    results = run_all([call for *_, call in jobs])
+    unclipped, windows = {}, []
+    for (equal, seed, _), result in zip(jobs, results):
+        if equal == "unclipped":
+            unclipped[seed] = result
+            continue
+        windows.append(dict(result, seed=seed, equal=equal))
+        if result["characters"] == characters and result["updates"] == updates:  # the same run at both
+            windows.append(dict(result, seed=seed, equal="updates"))
     return windows, unclipped
 
 
@@ -76,7 +95,7 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
                            on_update=snapshot, progress=False)
     seconds = time.process_time() - start
     snapshots[updates] = largest_singular_value(rnn.W)
-    return dict(seq_length=seq_length, updates=updates, characters=updates * seq_length, rnn=rnn,
+    return dict(seq_length=seq_length, seed=seed, updates=updates, characters=updates * seq_length, rnn=rnn,
                 seconds=seconds, seconds_per_char=seconds / (updates * seq_length),
                 bpc=rnnlib.bits_per_char(rnn, held.data), held_out=held.source,
                 smooth_loss=history.smooth_loss, sigma_updates=np.array(list(snapshots)),
@@ -330,9 +349,10 @@ def clipped_shares(clipped, sizes, every: int = 1_000) -> np.ndarray:
     return counts / lengths[:, None] / sizes
 
 
-def plot_clipping(main, unclipped: dict, every: int = 1_000):
+def plot_clipping(main, unclipped: dict, clipped: dict, every: int = 1_000):
     """Left: the share of entries clipped per `every` updates of the main run, for each array.
-    Right: the smooth loss of the main run's first updates against the same run without clipping."""
+    Right: the smooth loss of each seed's run with clipping (clipped: {seed: smooth loss}) and
+    without it (unclipped: {seed: unclipped_run})."""
     sizes = array_sizes(main.rnn)
     shares = clipped_shares(main.history.clipped, sizes, every)
     fig, (left, right) = subplots(1, 2, figsize=(11, 4.2))
@@ -345,30 +365,29 @@ def plot_clipping(main, unclipped: dict, every: int = 1_000):
              title="Clipping in the main run")
     left.legend(ncols=5, fontsize=8)
     left.grid(alpha=0.3)
-    n = len(unclipped["smooth_loss"])
-    shown = min(unclipped["updates"], main.history.updates)
-    right.plot(np.arange(shown), main.history.smooth_loss[:shown], color="C0", lw=1,
-               label=f"clipped to [−{rnnlib.CLIP:g}, {rnnlib.CLIP:g}] (main run)")
-    right.plot(np.arange(n), unclipped["smooth_loss"], color="C3", lw=1, label="not clipped")
-    if unclipped["diverged"] is not None:
-        right.axvline(unclipped["diverged"], color="C3", ls=":",
-                      label=f"loss not finite at update {unclipped['diverged']:,}")
-    right.set(xlabel="update", ylabel="smooth loss", title="The same run with and without clipping")
+    for i, loss in enumerate(clipped.values()):
+        right.plot(np.arange(len(loss)), loss, color="C0", lw=0.8,
+                   label=f"clipped to [−{rnnlib.CLIP:g}, {rnnlib.CLIP:g}], seeds {', '.join(map(str, clipped))}"
+                   if i == 0 else None)
+    for i, run in enumerate(unclipped.values()):
+        right.plot(np.arange(len(run["smooth_loss"])), run["smooth_loss"], color="C3", lw=0.8,
+                   label="not clipped, the same seeds" if i == 0 else None)
+        if run["diverged"] is not None:
+            right.axvline(run["diverged"], color="C3", ls=":")
+    right.set(xlabel="update", ylabel="smooth loss", title="The same runs with and without clipping")
     bits_axis(right)
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
     fig.tight_layout()
     peak = shares.max(axis=0)
-    unclipped_end = (f"it stops at update {unclipped['diverged']:,}, where its loss is no longer finite"
-                     if unclipped["diverged"] is not None else
-                     f"it ends at {unclipped['smooth_loss'][-1]:.2f}, the clipped run at "
-                     f"{main.history.smooth_loss[shown - 1]:.2f}")
+    ends = "; ".join(f"seed {seed}: clipped {clipped[seed][-1]:.2f}, not clipped "
+                     + (f"stopped at update {run['diverged']:,}" if run["diverged"] is not None
+                        else f"{run['smooth_loss'][-1]:.2f}") for seed, run in unclipped.items())
     return fig.describe(
         f"Left: the share of each array's gradient entries clipped per {every:,} updates of the main run, on a log "
         f"scale, with dashed lines at the epoch boundaries; the largest shares are "
         + ", ".join(f"{name} {share:.2%}" for name, share in zip(ARRAYS, peak))
-        + f". Right: the smooth loss of the main run's first {shown:,} updates beside the same run without "
-        f"clipping over {n:,} updates: {unclipped_end}.")
+        + f". Right: the smooth loss of {len(clipped)} seeds' runs with and without clipping; at their end {ends}.")
 
 
 def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
@@ -407,69 +426,119 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
                 every=every)
 
 
+def clipping_verdict(clipped: dict, unclipped: dict) -> dict:
+    """The verdict rule on the smooth loss after the unclipped runs' updates, each seed with and
+    without clipping (clipped: {seed: smooth loss}, unclipped: {seed: unclipped_run}), as a
+    sentence; a run whose loss stopped being finite is said so instead.  Returns the facts."""
+    diverged = {seed: run["diverged"] for seed, run in unclipped.items() if run["diverged"] is not None}
+    n = min(run["updates"] for run in unclipped.values())
+    if diverged:
+        line = ("Without clipping the loss stopped being finite in " + ", ".join(
+            f"seed {seed} at update {u:,}" for seed, u in diverged.items()) + f" of {len(unclipped)} seeds.")
+        print(f"- {line}")
+        return dict(line=line, diverged=diverged)
+    result = compare({seed: float(clipped[seed][n - 1]) for seed in unclipped},
+                     {seed: float(run["smooth_loss"][n - 1]) for seed, run in unclipped.items()},
+                     names=("clipped", "not clipped"))
+    line = f"Smooth loss after {n:,} updates: {result.sentence()}"
+    print(f"- {line}")
+    return dict(line=line, diverged=diverged, comparison=result)
+
+
 # ----------------------------------------------------------------------------- part 3: truncation
 
 
-def plot_truncation(windows: list):
-    """Left: held-out bits per character at the end against seq_length; middle: training smooth
-    loss (in bits per character) against characters read; right: seconds per character."""
-    fig, (left, middle, right) = subplots(1, 3, figsize=(12, 3.8))
-    s = [run["seq_length"] for run in windows]
-    left.plot(s, [run["bpc"] for run in windows], "o-", color="C3")
-    left.set(xscale="log", xticks=s, xticklabels=s, xlabel="seq_length", ylabel="held-out bits per character",
-             title=f"After {windows[0]['characters']:,} characters")
-    left.minorticks_off()
+def by_window(windows: list, equal: str) -> dict:
+    """{seq_length: {seed: run}} of the window runs at equal "characters" or "updates"."""
+    table = {}
     for run in windows:
-        n = run["seq_length"]
+        if run["equal"] == equal:
+            table.setdefault(run["seq_length"], {})[run["seed"]] = run
+    return dict(sorted(table.items()))
+
+
+def plot_truncation(windows: list):
+    """Left: held-out bits per character at the end against seq_length, each seed's run at equal
+    characters and at equal updates, and their means; middle: training smooth loss (in bits per
+    character) against characters read, the first seed's runs at equal characters; right: CPU
+    seconds per character, the mean over seeds."""
+    fig, (left, middle, right) = subplots(1, 3, figsize=(12, 3.8))
+    for equal, colour in (("characters", "C3"), ("updates", "C0")):
+        runs_by = by_window(windows, equal)
+        s = list(runs_by)
+        for n, by_seed in runs_by.items():
+            left.plot([n] * len(by_seed), [run["bpc"] for run in by_seed.values()], ".", color=colour, alpha=0.6)
+        left.plot(s, [np.mean([run["bpc"] for run in runs_by[n].values()]) for n in s], "-", color=colour,
+                  label=f"equal {equal}")
+    s = list(by_window(windows, "characters"))
+    left.set(xscale="log", xticks=s, xticklabels=s, xlabel="seq_length", ylabel="held-out bits per character",
+             title="Each seed (dots) and the mean")
+    left.legend(fontsize=8)
+    left.minorticks_off()
+    first = by_window(windows, "characters")
+    for n, by_seed in first.items():
+        run = next(iter(by_seed.values()))
         middle.plot(np.arange(1, run["updates"] + 1) * n, bits(run["smooth_loss"], n), lw=1, label=f"{n}")
-    middle.set(xlabel="characters read", ylabel="smooth loss (bits per character)", title="Training")
+    middle.set(xlabel="characters read", ylabel="smooth loss (bits per character)",
+               title=f"Training, seed {next(iter(next(iter(first.values()))))}")
     middle.legend(title="seq_length", fontsize=8)
-    right.bar([str(n) for n in s], [run["seconds_per_char"] * 1e6 for run in windows], color="C2")
+    right.bar([str(n) for n in s], [np.mean([run["seconds_per_char"] for run in first[n].values()]) * 1e6 for n in s],
+              color="C2")
     right.set(xlabel="seq_length", ylabel="CPU µs per character", title="Training time")
     for ax in (left, middle, right):
         ax.grid(alpha=0.3)
     fig.tight_layout()
+    def means(equal):
+        return ", ".join(f"{n} {np.mean([run['bpc'] for run in by_seed.values()]):.3f}"
+                         for n, by_seed in by_window(windows, equal).items())
     return fig.describe(
-        f"Three charts for the training windows (seq_length) {', '.join(map(str, s))}, each run reading "
-        f"{windows[0]['characters']:,} characters. Left: held-out bits per character at the end, "
-        + ", ".join(f"{run['bpc']:.3f}" for run in windows)
-        + ". Middle: the training smooth loss in bits per character against the characters read, one line per "
-        "window. Right: bars of CPU time per character, "
-        + ", ".join(f"{run['seconds_per_char'] * 1e6:.1f} µs" for run in windows) + ".")
+        f"Three charts for the training windows (seq_length) {', '.join(map(str, s))}. Left: held-out bits per "
+        f"character at the end, each seed's run as a dot, with the mean over seeds at equal characters "
+        f"({means('characters')}) and at equal updates ({means('updates')}). Middle: the training smooth loss in "
+        "bits per character against the characters read, one line per window. Right: bars of CPU time per character, "
+        + ", ".join(f"{np.mean([run['seconds_per_char'] for run in first[n].values()]) * 1e6:.1f} µs" for n in s) + ".")
 
 
-def truncation_summary(windows: list) -> dict:
-    """Each seq_length's held-out bits per character and time, as sentences; returned by seq_length."""
-    facts = {run["seq_length"]: (run["bpc"], run["seconds_per_char"]) for run in windows}
-    for n, (bpc, seconds) in facts.items():
-        print(f"- seq_length {n:>3}: {bpc:.3f} bits per character held out, {seconds * 1e6:.1f} µs of CPU per "
-              f"character.")
-    best = min(facts, key=lambda n: facts[n][0])
-    updates = {run["seq_length"]: run["updates"] for run in windows}
-    longest, shortest = max(facts), min(facts)
-    print(f"- After {windows[0]['characters']:,} characters each, the lowest held-out bits per character is "
-          f"seq_length {best}'s. seq_length {longest} against {shortest}: "
-          f"{facts[longest][0] - facts[shortest][0]:+.3f} bits per character, from {updates[longest]:,} "
-          f"updates instead of {updates[shortest]:,}, in "
-          f"{facts[longest][1] / facts[shortest][1]:.2f} times the time per character.")
+def truncation_summary(windows: list, reference: int = rnnlib.SEQ_LENGTH) -> dict:
+    """Each seq_length's held-out bits per character (every seed) and time, at equal characters and
+    at equal updates, and the verdict rule on each against the main run's window, as sentences;
+    returned as {equal: {seq_length: Comparison against the reference}}."""
+    facts = {}
+    for equal in ("characters", "updates"):
+        table = by_window(windows, equal)
+        some = next(iter(table[reference].values()))
+        amount = f"{some['characters']:,} characters" if equal == "characters" else f"{some['updates']:,} updates"
+        print(f"- At equal {equal}, {amount} each:")
+        facts[equal] = {}
+        for n, by_seed in table.items():
+            seconds = np.mean([run["seconds_per_char"] for run in by_seed.values()])
+            values = ", ".join(f"{run['bpc']:.3f}" for run in by_seed.values())
+            print(f"  - seq_length {n:>3}: {values} bits per character held out (seeds "
+                  f"{', '.join(map(str, by_seed))}), {seconds * 1e6:.1f} µs of CPU per character.")
+        for n, by_seed in table.items():
+            if n != reference:
+                facts[equal][n] = result = compare({seed: run["bpc"] for seed, run in by_seed.items()},
+                                                   {seed: run["bpc"] for seed, run in table[reference].items()},
+                                                   names=(f"seq_length {n}", f"seq_length {reference}"))
+                print(f"  - {result.sentence('{:.3f}')}")
     return facts
 
 
 # ----------------------------------------------------------------------------- summary
 
 
-def summary(reach: dict, clipping: dict, truncation: dict, at: int = rnnlib.SEQ_LENGTH) -> None:
-    """One line per part, from the facts that reach_summary, clipping_summary and truncation_summary returned."""
+def summary(reach: dict, clipping: dict, truncation: dict, at: int = rnnlib.SEQ_LENGTH) -> list:
+    """The Summary's lines, from the facts that reach_summary, clipping_summary with
+    clipping_verdict, and truncation_summary returned: printed and kept in the findings record."""
     (first, untrained), (last, best) = list(reach.items())[0], list(reach.items())[-1]
-    print(f"- Reach: the median ||dh_n/dh_n-{at}|| is {best['at']:.2g} for the {last} "
-          f"({untrained['at']:.2g} {first}), {best['at'] / best['first']:.1g} of its value at k = 1, although "
-          f"sigma_max(W) = {best['sigma']:.2f}.")
+    lines = [f"Reach: the median ||dh_n/dh_n-{at}|| is {best['at']:.2g} for the {last} "
+             f"({untrained['at']:.2g} {first}), {best['at'] / best['first']:.1g} of its value at k = 1, although "
+             f"sigma_max(W) = {best['sigma']:.2f}."]
     every = clipping["every"]
-    print(f"- Clipping: at most {clipping['early'].max():.2%} of any array's entries per {every:,} updates at the "
-          f"start, {clipping['late'].max():.2%} at the end. "
-          + (f"Without it the loss was not finite at update {clipping['diverged']:,}."
-             if clipping["diverged"] is not None else
-             f"Without it the run did not diverge: smooth loss {clipping['unclipped']:.2f} against "
-             f"{clipping['clipped']:.2f} after {clipping['at'] + 1:,} updates."))
-    print("- Truncation, held-out bits per character at equal characters: "
-          + ", ".join(f"seq_length {n} {bpc:.3f}" for n, (bpc, _) in truncation.items()) + ".")
+    lines.append(f"Clipping: at most {clipping['early'].max():.2%} of any array's entries per {every:,} updates at "
+                 f"the start of the main run, {clipping['late'].max():.2%} at the end. {clipping['line']}")
+    for equal, results in truncation.items():
+        lines.append(f"Truncation, held-out bits per character at equal {equal}: "
+                     + "; ".join(result.words() for result in results.values()) + ".")
+    record_findings("4_gradients", lines)
+    return lines

@@ -4,7 +4,8 @@ inside words and at word starts (Expectations); 2 · the unit that correlates mo
 a few features of the text, against its input drive and the untrained network
 (unit_correlations), a passage coloured by each such unit once (Coloured, show_units), a heat map; 3 · a slider over the
 hidden units that colours a passage by the chosen one, live (unit_browser) and static
-(static_unit_browser, every unit computed at build time); the summary's lines.
+(static_unit_browser, every unit computed at build time); what holds across the networks of
+several seeds (units_across_networks); the summary's lines.
 """
 
 import html
@@ -14,7 +15,16 @@ import numpy as np
 
 import rnnlib
 from rnnlib import RNN, Corpus
-from shared import StaticForm, Table, entropy_bits, range_input, slider_script, subplots
+from shared import (
+    StaticForm,
+    Table,
+    across_networks,
+    entropy_bits,
+    range_input,
+    record_findings,
+    slider_script,
+    subplots,
+)
 
 
 def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
@@ -453,16 +463,44 @@ def unit_browser(rnn: RNN, corpus: Corpus, passage: str, *, unit: int | None = N
     return UnitBrowser(widgets.VBox([slider, text]), static_unit_browser(reading, unit, shown), slider, text, reading)
 
 
+def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshold: float = 0.5) -> dict:
+    """How many units of each network ({seed: RNN}) correlate with each feature at |r| >= threshold
+    over passage (from h = 0), and how many of those beyond their input drive (r² above U x_t's):
+    a line per feature in shared.across_networks' words, printed; {feature: (line, {seed: count})}."""
+    x = corpus.encode(passage)
+    counts, beyond, strongest = {}, {}, {}
+    for seed, rnn in networks.items():
+        H = rnnlib.hidden_states(rnn, x, np.zeros(rnn.m))[1:]
+        r_input = (standardised(H) * standardised(rnn.U[:, x].T)).mean(axis=0)       # (m,)
+        for name, r in feature_correlations(H, passage).items():
+            strong = np.abs(r) >= threshold
+            counts.setdefault(name, {})[seed] = int(strong.sum())
+            strongest.setdefault(name, {})[seed] = float(np.abs(r).max())
+            beyond.setdefault(name, {})[seed] = int((strong & (r ** 2 > r_input ** 2)).sum())
+    facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}", strongest[name], threshold)
+                    + "; units at that |r| and of them those closer to the feature than to U x_t: "
+                    + ", ".join(f"seed {seed}: {k} and {beyond[name][seed]}" for seed, k in counts[name].items())
+                    + ".", counts[name]) for name in counts}
+    print("\n".join(f"- {line}" for line, _ in facts.values()))
+    return facts
+
+
 # --------------------------------------------------------------------------- summary
 
 
-def summary(expected: dict, reading: UnitReading, threshold: float = 0.5) -> None:
-    """One line for part 1 and one for the units, for the notebook's summary, from what
-    compare_with_synthesis returned and the browser's reading."""
-    print(f"- Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
-          f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
-          f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the text, "
-          f"{expected['generated bits']:.2f} writing at T = 1.")
-    top = reading.by_strength()[0]
-    print(f"- Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ {threshold}; "
-          f"the strongest, unit {top}, “{reading.strongest[top][0]}” (r = {reading.strongest[top][1]:+.2f}).")
+def summary(expected: dict, reading: UnitReading, threshold: float = 0.5, across: dict | None = None) -> list:
+    """A line for part 1 and, for the units, what holds across networks (units_across_networks'
+    facts) or else this network's reading: printed and kept in the findings record."""
+    lines = [f"Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
+             f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
+             f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the "
+             f"text, {expected['generated bits']:.2f} writing at T = 1."]
+    if across:
+        lines += [f"Hidden units: {line}" for line, _ in across.values()]
+    else:
+        top = reading.by_strength()[0]
+        lines.append(f"Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ "
+                     f"{threshold}; the strongest, unit {top}, “{reading.strongest[top][0]}” "
+                     f"(r = {reading.strongest[top][1]:+.2f}).")
+    record_findings("5_units", lines)
+    return lines

@@ -1,13 +1,19 @@
 """The runs, tables, figures and sentences of notebooks/6_beyond.ipynb: the notebook's runs in
 the background (Background, worker processes that train while its cells go on); bits per
 character on held-out text against as much training text with the same parameters
-(held_out_run and its table, verdict and figure); runs nudged by a rounding-sized change beside
-the seeds of notebook 2 (rounding_spread); and float32 against float64 (dtype_runs).
+(held_out_run and its table, verdict and figure, for each seed, and the verdict rule on the gap);
+runs nudged by a rounding-sized change beside the seeds of notebook 2 (rounding_spread); the same
+seed under another OpenBLAS kernel (other_kernel_run); float32 against float64 over the seeds
+(dtype_runs for the time per update, plot_dtypes and dtype_verdict); and the Summary's lines.
 """
 
 import contextlib
 import io
 import math
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -17,7 +23,7 @@ from tqdm.auto import tqdm
 import rnnlib
 import runs
 from rnnlib import RNN, Corpus, History
-from shared import Table, bits, perplexity, subplots
+from shared import Table, bits, compare, perplexity, record_findings, subplots
 
 # ----------------------------------------------------------------------------- runs in the background
 
@@ -69,8 +75,9 @@ class HeldOutRun:
 
 
 def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = rnnlib.DEFAULT_SEED,
-                 m: int = rnnlib.M, eval_every: int = 10_000) -> HeldOutRun:
-    """Train with the assignment's settings on the first `fraction` of the text.  Before the
+                 m: int = rnnlib.M, eval_every: int = 10_000, updates: int | None = None) -> HeldOutRun:
+    """Train with the assignment's settings on the first `fraction` of the text, for `epochs`
+    epochs (or `updates` updates, if fewer: the report's scale).  Before the
     first update, every eval_every updates and after the last one, the same parameters are
     measured on two texts of the same length: the rest of the text, which the network never sees,
     and the last stretch of the training part."""
@@ -90,7 +97,8 @@ def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: i
 
     rnn = RNN.init(corpus.K, m=m, rng=seed)
     measure(0, rnn)
-    history = rnnlib.train(rnn, train_part, epochs=epochs, rng=seed, sample_every=None, on_update=at_the_marks)
+    history = rnnlib.train(rnn, train_part, epochs=epochs, updates=updates, rng=seed, sample_every=None,
+                           on_update=at_the_marks, progress=False)
     return HeldOutRun(history, held_out_bpc, training_bpc, len(train_part))
 
 
@@ -127,10 +135,23 @@ def generalisation_verdict(run: HeldOutRun) -> float:
     else:
         print(f"The network predicts text it never saw about as well as the text it trained on (a gap of "
               f"{abs(gap) / seen:.1%} of the bits): it has not memorised its training text. With "
-              f"{run.history.best.theta.size:,} parameters for {run.training_characters:,} characters, a gap this "
-              f"small is what a network limited by its size gives; it does not show that the network learned "
-              f"more than the statistics it can hold.")
+              f"{run.history.best.theta.size:,} parameters for {run.training_characters:,} characters, whether "
+              f"the network's size is what keeps the gap this small is untested: no run here varies m.")
     return gap
+
+
+def gap_verdict(runs_by_seed: dict) -> dict:
+    """The verdict rule on the held-out against the training text's bits per character after the
+    last update, over the seeds' held_out_runs ({seed: HeldOutRun}), as a sentence; returns its
+    line and Comparison."""
+    held = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs_by_seed.items()}
+    seen = {seed: run.training_bpc[max(run.training_bpc)] for seed, run in runs_by_seed.items()}
+    result = compare(held, seen, names=("held-out text", "training text"))
+    u = max(next(iter(runs_by_seed.values())).held_out_bpc)
+    line = (f"Bits per character after {u:,} updates, held out against as much training text: "
+            f"{result.sentence('{:.3f}')}")
+    print(line)
+    return dict(line=line, comparison=result)
 
 
 def plot_generalisation(run: HeldOutRun):
@@ -218,8 +239,13 @@ def spread_summary(losses, seed_losses: dict | None = None, scale: float = 1e-15
         spread["seeds"] = float(seeds.std())
         print(f"After {updates:,} updates, {len(seeds)} seeds: {seeds.min():.2f} to {seeds.max():.2f} (range "
               f"{seeds.max() - seeds.min():.2f}, standard deviation {seeds.std():.2f}).")
-        print(f"The nudged runs spread {spread['rounding'] / spread['seeds']:.2f} times as much as the seeds "
-              f"(standard deviations); this was measured after {updates:,} updates only.")
+        ratio = spread["rounding"] / spread["seeds"]
+        order = ("of the same order as the seeds' (within a factor of ten): a rounding-sized change is as good as "
+                 "another seed" if 0.1 <= ratio <= 10 else
+                 "far less than the seeds'" if ratio < 0.1 else "far more than the seeds'")
+        spread["words"] = (f"after {updates:,} updates, runs nudged by a rounding-sized change spread {order}")
+        print(f"The nudged runs spread {ratio:.2f} times as much as the seeds (standard deviations), "
+              f"{order}; this was measured after {updates:,} updates only.")
     return spread
 
 
@@ -237,20 +263,117 @@ def dtype_runs(corpus: Corpus, updates: int = 20_000, seed: int = rnnlib.DEFAULT
     return by_dtype
 
 
-def plot_dtypes(by_dtype: dict):
-    """The smooth loss of each dtype's run (dtype_runs), side by side."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = subplots(1, len(by_dtype), figsize=(9, 3.4), sharey=True)
-    for ax, (name, (loss, seconds)) in zip(axes, by_dtype.items()):
-        ax.plot(np.arange(len(loss)), loss, lw=1)
-        ax.set_title(f"{name}: {seconds * 1e6:.0f} µs per update, last {loss[-1]:.2f}", fontsize=10)
-        ax.set_xlabel("update")
-        ax.xaxis.set_major_locator(plt.MaxNLocator(4))  # half a page wide: few enough labels not to touch
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("smooth loss")
+def plot_dtypes(float64: dict, float32: dict, by_dtype: dict | None = None):
+    """The smooth loss of each seed's run in float64 and in float32 ({seed: smooth loss}) on one
+    axis; by_dtype (dtype_runs): the time per update of each, in the legend."""
+    fig, ax = subplots(figsize=(9, 3.8))
+    for name, losses, colour in (("float64", float64, "C0"), ("float32", float32, "C1")):
+        timing = f", {by_dtype[name][1] * 1e6:.0f} µs per update" if by_dtype else ""
+        for i, loss in enumerate(losses.values()):
+            ax.plot(np.arange(len(loss)), loss, lw=0.8, color=colour,
+                    label=f"{name}, seeds {', '.join(map(str, losses))}{timing}" if i == 0 else None)
+    ax.set(xlabel="update", ylabel="smooth loss", title="float32 against float64, the same seeds")
+    ax.legend()
+    ax.grid(alpha=0.3)
     fig.tight_layout()
+    def ends(losses):
+        return ", ".join(f"seed {seed} {loss[-1]:.2f}" for seed, loss in losses.items())
     return fig.describe(
-        f"{len(by_dtype)} line charts side by side, the smooth loss against the update of the same run in "
-        + " and ".join(f"{name} (ends at {loss[-1]:.2f}, {seconds * 1e6:.0f} µs per update)"
-                       for name, (loss, seconds) in by_dtype.items()) + ".")
+        f"One line chart: the smooth loss against the update of {len(float64)} seeds' runs in float64 (ends: "
+        f"{ends(float64)}) and the same seeds in float32 (ends: {ends(float32)}), on one axis.")
+
+
+def dtype_verdict(float64: dict, float32: dict) -> dict:
+    """The verdict rule on the smooth loss after the runs' last update, float32 against float64
+    over the same seeds ({seed: smooth loss}), as a sentence; returns its line and Comparison."""
+    n = min(len(loss) for loss in (*float64.values(), *float32.values()))
+    result = compare({seed: float(loss[n - 1]) for seed, loss in float32.items()},
+                     {seed: float(loss[n - 1]) for seed, loss in float64.items()}, names=("float32", "float64"))
+    line = f"Smooth loss after {n:,} updates: {result.sentence()}"
+    print(line)
+    return dict(line=line, comparison=result)
+
+
+# ----------------------------------------------------------------------------- another BLAS kernel
+
+# OpenBLAS kernels every x86-64 machine since 2011 (2013) runs: the first that is not this process's own
+KERNELS = ("Sandybridge", "Haswell")
+
+_OTHER_KERNEL = """import sys, numpy as np, runs
+from threadpoolctl import threadpool_info, threadpool_limits
+text_path, out, seed, updates = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with threadpool_limits(limits=1):
+    result = runs.run(runs.Spec(seed=seed, updates=updates), open(text_path, encoding="utf-8").read(), "text", True)
+np.save(out, result.history.smooth_loss)
+print(next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"), "unknown"))
+"""
+
+
+def blas_kernel() -> str:
+    """The kernel this process's OpenBLAS runs (threadpoolctl), or "unknown" for another BLAS."""
+    from threadpoolctl import threadpool_info
+
+    return next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"),
+                "unknown")
+
+
+def other_kernel_run(corpus: Corpus, seed: int = rnnlib.DEFAULT_SEED, updates: int = 20_000,
+                     kernel: str | None = None) -> dict:
+    """The seed's run (runs.run, as notebook 2's seed runs) in a new Python process whose OpenBLAS
+    was told, before NumPy loaded, to use `kernel` (OPENBLAS_CORETYPE; default the first of KERNELS
+    that is not this process's): as another machine would round.  Returns its smooth loss, the
+    kernel that process reports and this one's."""
+    kernel = kernel or next(k for k in KERNELS if k != blas_kernel())
+    with tempfile.TemporaryDirectory() as folder:
+        text, out = os.path.join(folder, "text.txt"), os.path.join(folder, "loss.npy")
+        with open(text, "w", encoding="utf-8") as f:
+            f.write(corpus.text)
+        done = subprocess.run([sys.executable, "-c", _OTHER_KERNEL, text, out, str(seed), str(updates)],
+                              env={**os.environ, "OPENBLAS_CORETYPE": kernel}, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"the run under OPENBLAS_CORETYPE={kernel} failed: {done.stderr.strip()[-300:]}")
+        return dict(smooth_loss=np.load(out), kernel=done.stdout.strip().splitlines()[-1], ours=blas_kernel(),
+                    seed=seed, updates=updates)
+
+
+def kernel_summary(other: dict, seed_losses: dict, marks: int = 4) -> dict:
+    """The same seed's smooth loss here and under the other kernel at a few updates, and how far
+    apart they end beside the seeds' range after as many updates, as sentences."""
+    theirs, seed = other["smooth_loss"], other["seed"]
+    ours = seed_losses[seed][:len(theirs)]
+    n = len(theirs)
+    print(f"Seed {seed} under OpenBLAS's {other['kernel']} kernel, beside this notebook's {other['ours']}:")
+    for u in np.linspace(0, n - 1, marks + 1).astype(int)[1:]:
+        print(f"  update {u + 1:>7,}: {ours[u]:.2f} here, {theirs[u]:.2f} there "
+              f"(difference {theirs[u] - ours[u]:+.2f})")
+    apart = abs(float(theirs[-1] - ours[-1]))
+    ends = [float(loss[n - 1]) for loss in seed_losses.values()]
+    width = max(ends) - min(ends)
+    same = other["kernel"] == other["ours"]
+    words = ("the two processes ran the same kernel: this machine cannot show another's rounding" if same else
+             "bit for bit the same: the kernels round this run alike" if apart == 0 else
+             "another kernel moves the same seed by an amount of the same order as another seed (within a factor of "
+             "ten of the seeds' range)" if apart >= 0.1 * width else
+             "another kernel moves the same seed by far less than another seed does")
+    print(f"After {n:,} updates they stand {apart:.2f} apart; the {len(ends)} seeds range over {width:.2f}: {words}.")
+    return dict(apart=apart, width=width, words=words, updates=n)
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def summary(gap: dict, spread: dict, kernel: dict, dtypes: dict, timing: dict) -> list:
+    """The Summary's lines from what gap_verdict, spread_summary, kernel_summary and dtype_verdict
+    returned, and dtype_runs' times: printed and kept in the findings record."""
+    (_, t64), (_, t32) = timing["float64"], timing["float32"]
+    lines = [f"Generalisation: {gap['comparison'].words()} (held-out minus training, seeds "
+             f"{', '.join(map(str, gap['comparison'].values[0]))}: "
+             + ", ".join(f"{a - b:+.3f}" for a, b in zip(*(v.values() for v in gap["comparison"].values)))
+             + " bits per character); whether the network's size keeps the gap small is untested.",
+             f"Rounding: {spread.get('words', 'no seeds to set the nudged runs beside')} (nudged standard deviation "
+             f"{spread['rounding']:.2f}" + (f", seeds' {spread['seeds']:.2f})." if "seeds" in spread else ")."),
+             f"Another BLAS kernel, the same seed, {kernel['updates']:,} updates: {kernel['words']} "
+             f"({kernel['apart']:.2f} apart, seeds' range {kernel['width']:.2f}).",
+             f"float32: {dtypes['line']} float32 takes {t32 / t64:.2f} times float64's time per update."]
+    record_findings("6_beyond", lines)
+    return lines

@@ -216,10 +216,32 @@ def unique_ids(page: str) -> str:
     return re.sub(r'\sid="(?:notebook-(?P<notebook>\d+)|(?P<id>[^"]*))"|\shref="#(?P<href>[^"]*)"', rename, page)
 
 
+def abstract_cell(notebooks) -> nbformat.NotebookNode | None:
+    """The report's abstract: what the cell tagged "abstract" (notebook 7's conclusions, every
+    Summary's findings) printed, as a list under a heading; None if no notebook has that output."""
+    for cell in (cell for nb in notebooks for cell in nb.cells if cell.cell_type == "code"):
+        if "abstract" in cell.metadata.get("tags", []):
+            text = "".join(output.get("text", "") for output in cell.outputs if output.get("output_type") == "stream")
+            if not text.strip():
+                return None
+            items = []
+            for line in text.strip().splitlines():
+                if line.startswith("- "):
+                    items.append(f"<li>{html.escape(line[2:])}</li>")
+                else:  # a notebook's title, or a note on what is missing
+                    items.append(f'<li class="abstract-head"><b>{html.escape(line)}</b></li>')
+            abstract = nbformat.v4.new_markdown_cell(
+                '<section class="abstract" id="abstract">\n<h2>Abstract</h2>\n<ul>\n' + "\n".join(items)
+                + "\n</ul>\n</section>")
+            abstract.metadata["tags"] = ["report-abstract"]
+            return abstract
+    return None
+
+
 def combine(notebooks, date: datetime.date) -> nbformat.NotebookNode:
-    """One notebook: a title cell (title, date, corpus), then every cell of the given notebooks in
-    order, with their widget outputs in static form, their links to each other within it and
-    their parts numbered within their chapters."""
+    """One notebook: a title cell (title, date, corpus), the abstract (abstract_cell) if there is
+    one, then every cell of the given notebooks in order, with their widget outputs in static form,
+    their links to each other within it and their parts numbered within their chapters."""
     static = [static_copy(nb) for nb in notebooks]  # each one's widget views name models in its own state
     report = static[0]
     report.cells = [cell for nb in static for cell in nb.cells]
@@ -230,6 +252,9 @@ def combine(notebooks, date: datetime.date) -> nbformat.NotebookNode:
         f"{html.escape(corpus_shown(notebooks))}.")
     title.metadata["tags"] = ["report-title"]
     report.cells.insert(0, title)
+    abstract = abstract_cell(notebooks)
+    if abstract is not None:
+        report.cells.insert(1, abstract)
     report.metadata["title"] = TITLE
     return report
 

@@ -11,6 +11,7 @@ import pytest
 import helpers_2_training as training
 import rnnlib
 import runs
+import shared
 from rnnlib import RNN
 
 
@@ -65,17 +66,16 @@ def test_seed_runs_are_kept_and_recalled_and_tabled(small_corpus, tmp_path, monk
     assert table.rows[2][1:3] == [5.0, 4.0] and math.isnan(table.rows[2][3])
 
 
-def test_the_published_run_is_placed_within_the_band_of_seeds(trained, capsys):
-    assert training.band_place(1.0, [2.0, 3.0]) == "below all 2 seeds"
-    assert training.band_place(4.0, [2.0, 3.0]) == "above all 2 seeds"
-    assert training.band_place(2.5, [2.0, 3.0, 1.0]) == "within the band: above 2 of the 3 seeds"
+def test_the_published_run_is_placed_within_the_band_of_seeds(trained, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     _, history = trained
-    seed_losses = {0: history.smooth_loss[:150], 1: history.smooth_loss[:150] + 1}
+    seed_losses = {seed: history.smooth_loss[:150] + seed for seed in range(3)}
     low = float(history.smooth_loss[100]) - 1
-    training.training_summary(history, seed_losses, published={0: 1.0, 100: low, 200: 1.0})
+    lines = training.training_summary(history, seed_losses, published={0: 1.0, 100: low, 200: 1.0})
     printed = capsys.readouterr().out
-    assert f"- Update 100: the published run's {low:.2f} is below all 2 seeds" in printed
-    assert "Update 200" not in printed and "After 150 updates the 2 seeds range from" in printed
+    assert f"- The published run at update 100 ({low:.2f}) is below the band of the 3 seeds (seed 0 " in printed
+    assert "update 200" not in printed and "After 150 updates the 3 seeds range from" in printed
+    assert shared.findings()["2_training"] == lines and len(lines) == 3
 
 
 def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(small_corpus, tmp_path, monkeypatch,
@@ -134,3 +134,20 @@ def test_on_another_text_nothing_is_compared_with_the_published_run_and_each_out
     printed = capsys.readouterr().out
     assert f"- {training.NOT_THE_BOOK}\n" in printed and "published run's" not in printed
     assert printed.rstrip().endswith("beyond that no band was measured.")
+
+
+def test_seed_runs_keep_their_networks_and_the_main_runs_is_watched(small_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    band = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4, from_main=0)
+    main_rnn = RNN.init(small_corpus.K, m=4, rng=0)
+    main = rnnlib.train(main_rnn, small_corpus, updates=40, rng=0, progress=False, on_update=band.watch)
+    band.collect(main=main)
+    networks = band.networks()
+    for seed in (0, 1, 2):
+        alone = RNN.init(small_corpus.K, m=4, rng=seed)
+        rnnlib.train(alone, small_corpus, updates=21, rng=seed, progress=False)
+        assert np.array_equal(networks[seed].theta, alone.theta)  # seed 0's taken from the main run at update 21
+    with monkeypatch.context() as m:
+        m.setattr(runs.Runner, "submit", None)  # recalled, not trained again
+        again = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4).networks()
+        assert all(np.array_equal(again[s].theta, networks[s].theta) for s in networks)

@@ -30,7 +30,8 @@ def test_temperature_effects_entropy_falls_and_known_words_rise_as_it_cools(smal
     assert 0 < effects["distinct words"].min() <= effects["distinct words"].max() <= 1
 
 
-def test_the_synthesis_summary_says_what_the_measured_repetition_shows(capsys):
+def test_the_synthesis_summary_says_what_the_measured_repetition_shows(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)  # the findings record, in the test's folder
     effects = {"temperature": np.array([0.5, 1.0, 1.5]), "entropy": np.array([1.0, 2.0, 3.0]),
                "known words": np.array([0.8, 0.5, 0.3]), "distinct words": np.array([0.4, 0.6, 0.9])}
     synthesis.synthesis_summary(effects)

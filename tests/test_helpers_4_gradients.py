@@ -8,6 +8,7 @@ import pytest
 
 import helpers_4_gradients as gradients
 import rnnlib
+import shared
 from rnnlib import RNN
 
 
@@ -112,13 +113,18 @@ def test_the_clipping_and_truncation_figures_describe_what_they_show(rng):
     history = SimpleNamespace(clipped=rng.integers(0, 3, (2_000, 5)), updates=2_000, updates_per_epoch=1_000,
                               smooth_loss=np.linspace(100, 60, 2_000))
     main = SimpleNamespace(rnn=RNN.init(5, m=4), history=history)
-    unclipped = {"smooth_loss": np.linspace(100, 70, 1_500), "updates": 1_500, "diverged": None}
-    fig = gradients.plot_clipping(main, unclipped)
-    assert "clipping over 1,500 updates: it ends at 70.00, the clipped run at" in fig.alt
-    windows = [{"seq_length": n, "characters": 1_000, "updates": 1_000 // n, "bpc": 3 + n / 100,
-                "seconds_per_char": n * 1e-6, "smooth_loss": np.linspace(80, 60, 1_000 // n)} for n in (10, 25)]
+    unclipped = {0: {"smooth_loss": np.linspace(100, 70, 1_500), "updates": 1_500, "diverged": None},
+                 1: {"smooth_loss": np.linspace(100, 80, 1_500), "updates": 1_500, "diverged": 900}}
+    clipped = {0: np.linspace(100, 65, 1_500), 1: np.linspace(100, 66, 1_500)}
+    fig = gradients.plot_clipping(main, unclipped, clipped)
+    assert ("2 seeds' runs with and without clipping; at their end seed 0: clipped 65.00, not clipped 70.00; "
+            "seed 1: clipped 66.00, not clipped stopped at update 900.") in fig.alt
+    windows = [{"seq_length": n, "characters": 1_000, "updates": 1_000 // n, "bpc": 3 + n / 100 + seed / 10,
+                "seconds_per_char": n * 1e-6, "smooth_loss": np.linspace(80, 60, 1_000 // n), "equal": equal,
+                "seed": seed} for n in (10, 25) for seed in (0, 1) for equal in ("characters", "updates")]
     fig = gradients.plot_truncation(windows)
-    assert "(seq_length) 10, 25" in fig.alt and "3.100, 3.250" in fig.alt and "10.0 µs, 25.0 µs" in fig.alt
+    assert "(seq_length) 10, 25" in fig.alt and "10.0 µs, 25.0 µs" in fig.alt
+    assert "at equal characters (10 3.150, 25 3.300)" in fig.alt and "at equal updates (10 3.150, 25 3.300)" in fig.alt
 
 
 def test_the_truncated_gradient_is_the_sum_of_the_chunks_gradients_and_the_full_one_differs_through_time(
@@ -198,3 +204,45 @@ def test_the_sigma_sentence_gives_the_share_the_first_step_moves_by_less_than_ni
     assert out.startswith("sigma_max(W) is 0.20 untrained and 4.00 after one update: AdaGrad's first step is "
                           "eta g / sqrt(g^2 + eps)")
     assert f"it moves {share:.0%} of W's entries by less than 0.9 eta. It peaks at 9.00 (after 250 updates)" in out
+
+
+def test_the_runs_come_for_each_seed_at_equal_characters_and_at_equal_updates(small_corpus, monkeypatch):
+    monkeypatch.setattr(gradients, "HELD_OUT", 50)
+    windows, unclipped = gradients.train_runs(small_corpus, seq_lengths=(5, 10), updates=8, unclipped_updates=12,
+                                              seeds=range(3))
+    assert sorted(unclipped) == [0, 1, 2] and all(len(run["smooth_loss"]) == 12 for run in unclipped.values())
+    characters = gradients.by_window(windows, "characters")
+    updates = gradients.by_window(windows, "updates")
+    assert list(characters) == list(updates) == [5, 10] and all(list(v) == [0, 1, 2] for v in characters.values())
+    assert {run["characters"] for by in characters.values() for run in by.values()} == {8 * 25}
+    assert [updates[n][1]["updates"] for n in (5, 10)] == [8, 8] and updates[10][2]["characters"] == 80
+    alone = gradients.window_run(small_corpus.text, "pangrams", 10, 8 * 10, 50, 2)
+    assert alone["bpc"] == updates[10][2]["bpc"] and alone["seed"] == 2
+
+
+def test_clipping_and_truncation_follow_the_verdict_rule_and_the_summary_records_them(tmp_path, monkeypatch,
+                                                                                       capsys):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    clipped = {seed: np.full(20, 50.0 + seed) for seed in range(3)}
+    unclipped = {seed: dict(smooth_loss=np.full(20, 50.5 + seed), diverged=None, updates=20) for seed in range(3)}
+    verdict = gradients.clipping_verdict(clipped, unclipped)
+    assert verdict["comparison"].verdict == "no detectable difference"
+    assert "Smooth loss after 20 updates: clipped against not clipped: no detectable" in verdict["line"]
+    lost = {**unclipped, 1: dict(smooth_loss=np.full(7, 60.0), diverged=7, updates=20)}
+    assert gradients.clipping_verdict(clipped, lost)["line"] == (
+        "Without clipping the loss stopped being finite in seed 1 at update 7 of 3 seeds.")
+
+    def window(n, seed, equal, bpc):
+        return dict(seq_length=n, seed=seed, equal=equal, bpc=bpc, seconds_per_char=1e-5, characters=1_000,
+                    updates=1_000 // n)
+    windows = [window(n, seed, equal, bpc + 0.01 * seed) for equal in ("characters", "updates")
+               for n, bpc in ((10, 3.0), (25, 3.2), (100, 3.21)) for seed in range(3)]
+    facts = gradients.truncation_summary(windows)
+    assert facts["characters"][10].verdict == "a difference" and facts["characters"][100].verdict == (
+        "no detectable difference")
+    assert "3.000, 3.010, 3.020 bits per character held out (seeds 0, 1, 2)" in capsys.readouterr().out
+    reach = {"untrained": dict(first=0.2, at=1e-24), "best model": dict(first=2.9, at=1.8e-5, sigma=8.4)}
+    clipping = dict(verdict, every=10, early=np.array([0.1, 0.2]), late=np.array([0.3]))
+    lines = gradients.summary(reach, clipping, facts)
+    assert len(lines) == 4 and shared.findings()["4_gradients"] == lines
+    assert "seq_length 10 lower than seq_length 25" in lines[2] and lines[1].endswith(verdict["line"])

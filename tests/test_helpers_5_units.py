@@ -56,7 +56,7 @@ def test_positions_are_told_apart_by_the_characters_read_and_next():
         "inside a word": [0], "at a word start": [2, 4], "after a word": [1, 3]}
 
 
-def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, tiny, capsys):
+def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, tiny, capsys, tmp_path):
     text = small_corpus.text
     reading = units.Expectations(tiny, small_corpus, text)
     P = units.top_next(tiny, small_corpus, text)[0]
@@ -72,7 +72,9 @@ def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, tin
     assert values["inside p"] == inside[2] and values["inside bits"] == inside[4]
     assert values["generated bits"] == 1.7 and "at T = 1 (notebook 3, 2 seeds of 50 characters) it is 1.70" in out
     assert f"the entropy is {reading.entropy.mean():.2f} bits per character" in out
-    units.summary(values, units.UnitReading(tiny, small_corpus, text))
+    with pytest.MonkeyPatch.context() as patch:  # the findings record in a folder of the test's
+        patch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+        units.summary(values, units.UnitReading(tiny, small_corpus, text))
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and f"{values['text bits']:.2f} bits per character reading the text, 1.70" in lines[0]
     with pytest.raises(ValueError, match="no T = 1"):
@@ -256,3 +258,19 @@ def test_quotation_lengths_pair_the_marks_as_the_feature_does(capsys):
     assert capsys.readouterr().out.startswith("The text's 2 quotations run 10 characters between their marks in the "
                                               "median; 50% of them are 9 characters or shorter")
     assert units.describe_quotations("no marks")["count"] == 0
+
+
+def test_what_the_units_follow_is_counted_in_each_network_and_said_across_them(small_corpus, capsys):
+    networks = {seed: RNN.init(small_corpus.K, m=12, sigma=0.5, rng=seed) for seed in range(3)}
+    text = small_corpus.text
+    facts = units.units_across_networks(networks, small_corpus, text, threshold=0.5)
+    printed = capsys.readouterr().out.splitlines()
+    assert list(facts) == list(units.text_features(text)) and len(printed) == len(facts)
+    for name, (line, counts) in facts.items():
+        H = {seed: rnnlib.hidden_states(rnn, small_corpus.encode(text), np.zeros(12))[1:]
+             for seed, rnn in networks.items()}
+        r = {seed: np.abs(units.feature_correlations(H[seed], text)[name]) for seed in networks}
+        assert counts == {seed: int((r[seed] >= 0.5).sum()) for seed in networks}
+        strongest = {seed: float(r[seed].max()) for seed in networks}
+        assert line.startswith(shared.across_networks(counts, f"follow “{name}” at |r| ≥ 0.5", strongest, 0.5))
+        assert f"- {line}" in printed

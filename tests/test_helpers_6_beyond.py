@@ -7,6 +7,8 @@ import pytest
 
 import helpers_6_beyond as beyond
 import rnnlib
+import runs
+import shared
 from rnnlib import RNN
 
 
@@ -82,7 +84,8 @@ def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
     assert lines[0] == ("After 20 updates: 2.505 bits per character held out, 2.500 on as much training text "
                         "(gap +0.005; after 10 updates +0.010).")
     assert "(a gap of 0.2% of the bits)" in lines[1] and "With 21 parameters for 1,000 characters" in lines[1]
-    assert "limited by its size" in lines[1]
+    assert "whether the network's size is what keeps the gap this small is untested: no run here varies m" in lines[1]
+    assert "limited by its size" not in lines[1]  # no experiment varies m: the claim is not made
     assert verdict(2.6, 2.5)[1][1] == ("The held-out text is predicted worse than the training text by 4.0% of the "
                                        "bits: a small gap, wider than after 10 updates.")
     assert "clearly worse" in verdict(3.0, 2.5)[1][1] and "clearly better" in verdict(2.0, 2.5)[1][1]
@@ -108,4 +111,53 @@ def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys
 def test_dtype_runs_time_both(small_corpus):
     by_dtype = beyond.dtype_runs(small_corpus, updates=20, m=8)
     assert list(by_dtype) == ["float64", "float32"] and all(seconds > 0 for _, seconds in by_dtype.values())
-    assert len(beyond.plot_dtypes(by_dtype).axes) == 2
+    float64 = {seed: np.linspace(60, 50 + seed, 30) for seed in range(3)}
+    float32 = {seed: loss + 5 for seed, loss in float64.items()}
+    figure = beyond.plot_dtypes(float64, float32, by_dtype)
+    assert len(figure.axes) == 1 and len(figure.axes[0].get_lines()) == 6  # every seed of both, on one axis
+
+
+def test_float32_against_float64_and_the_held_out_gap_follow_the_verdict_rule(small_corpus, capsys):
+    float64 = {seed: np.linspace(60, 50 + seed, 30) for seed in range(3)}
+    far = beyond.dtype_verdict(float64, {seed: loss + 5 for seed, loss in float64.items()})
+    assert far["comparison"].verdict == "a difference" and "float64 lower than float32" in far["line"]
+    near = beyond.dtype_verdict(float64, {seed: loss + 0.1 for seed, loss in float64.items()})
+    assert near["comparison"].verdict == "no detectable difference"
+    assert "51.00, 52.00" in near["line"] and "after 30 updates" in near["line"]
+    runs = {seed: beyond.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8, seed=seed, eval_every=5)
+            for seed in range(3)}
+    gap = beyond.gap_verdict(runs)
+    last = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs.items()}
+    assert gap["comparison"].values[0] == last and "held-out text" in capsys.readouterr().out
+
+
+def test_the_same_seed_under_another_blas_kernel_is_trained_in_a_process_told_before_numpy_loads(small_corpus,
+                                                                                                capsys):
+    other = beyond.other_kernel_run(small_corpus, seed=1, updates=30, kernel="Sandybridge")
+    here = runs.run(runs.Spec(seed=1, updates=30), small_corpus.text, "text", True).history.smooth_loss
+    assert other["ours"] == beyond.blas_kernel() and other["kernel"] in ("Sandybridge", "unknown")
+    np.testing.assert_allclose(other["smooth_loss"], here, rtol=1e-6)  # the same run, to rounding
+    seeds = {0: here + 1, 1: here, 2: here + 3}
+    facts = beyond.kernel_summary(other, seeds, marks=2)
+    printed = capsys.readouterr().out
+    assert f"Seed 1 under OpenBLAS's {other['kernel']} kernel" in printed and "update      30:" in printed
+    assert facts["width"] == pytest.approx(3) and facts["updates"] == 30
+    assert beyond.kernel_summary(dict(other, smooth_loss=here + 2, kernel="X", ours="Y"), seeds)["words"].startswith(
+        "another kernel moves the same seed by an amount of the same order")
+    with pytest.raises(RuntimeError, match="OPENBLAS_CORETYPE=Sandybridge failed"):
+        beyond.other_kernel_run(small_corpus, seed=1, updates=0)
+
+
+def test_the_summary_prints_each_finding_and_records_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    float64 = {seed: np.linspace(60, 50 + seed, 30) for seed in range(3)}
+    dtypes = beyond.dtype_verdict(float64, {seed: loss + 5 for seed, loss in float64.items()})
+    gap = dict(comparison=shared.compare({0: 2.60, 1: 2.62, 2: 2.61}, {0: 2.61, 1: 2.61, 2: 2.62}))
+    spread = dict(rounding=0.9, seeds=2.3, words="after 2,000 updates, runs nudged ... spread of the same order")
+    kernel = dict(words="another kernel moves the same seed by ...", apart=0.4, width=4.8, updates=20_000)
+    capsys.readouterr()
+    lines = beyond.summary(gap, spread, kernel, dtypes, {"float64": (None, 2e-4), "float32": (None, 1e-4)})
+    assert len(lines) == 4 and shared.findings()["6_beyond"] == lines
+    assert "no detectable difference" in lines[0] and "-0.010, +0.010, -0.010" in lines[0]
+    assert "untested" in lines[0] and "0.50 times float64's time" in lines[3]
+    assert capsys.readouterr().out.splitlines() == [f"- {line}" for line in lines]
