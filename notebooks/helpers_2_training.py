@@ -1,24 +1,18 @@
-"""The tables, figures and runs of notebooks/2_training.ipynb: the published run's smooth loss
-and ours beside it (loss_table), the runs of six seeds that show how much is luck (SeedRuns,
-trained in worker processes while the main run trains, kept in the results folder; notebook 6
-reuses them through seed_runs), the loss curve, the samples, and the summary's sentences.
+"""The tables, figures and sentences of notebooks/2_training.ipynb: the published run's smooth
+loss and ours beside it (loss_table), the band of six seeds that shows how much is luck (the seed
+runs of report_runs.SeedRuns, trained while the main run trains; band_marks, seed_table), the
+loss curve, the samples, and the summary's sentences.
 The published run is compared with a run on the text it was trained on alone, the book, known by
 its fingerprint (published_run); on another text the table, the figure and the summary show ours
 alone, and say that the comparison does not apply.
 """
 
-import concurrent.futures
-import contextlib
 import math
-import os
-import threading
-from pathlib import Path
 
 import numpy as np
 
 import rnnlib
-import runs
-from rnnlib import RNN, Corpus, History
+from rnnlib import Corpus, History
 from shared import DescribedFigure, Table, band_verdict, bits, bits_axis, perplexity, record_findings, subplots
 
 # The smooth loss of the published run, the DD2424 Assignment 4 report by Rui Qu (KTH, May 2019), trained
@@ -53,143 +47,6 @@ def loss_table(history: History, updates=range(0, 100_001, 10_000), published=PU
             for u in updates if u < history.updates]
     return Table(["update", "smooth loss", "published", "difference", "bits per character", "perplexity"], rows,
                  float_format="{:.2f}")
-
-
-BAND_UPDATES = 20_000  # the seed runs' updates (times shared.SCALE): notebooks 4 and 6 reuse them
-
-
-def seed_run(spec: runs.Spec, text: str, source: str) -> tuple:
-    """The training runs.run(spec, text) does (spec holds out nothing), in a worker: (its smooth
-    loss per update, its final parameters theta)."""
-    corpus = Corpus(text, source)
-    rnn = RNN.init(corpus.K, spec.m, sigma=spec.sigma, rng=spec.seed, dtype=np.dtype(spec.dtype))
-    history = rnnlib.train(rnn, corpus, epochs=spec.epochs, updates=spec.updates, seq_length=spec.seq_length,
-                           eta=spec.eta, rng=spec.seed, sample_every=None, progress=False)
-    return history.smooth_loss, rnn.theta
-
-
-class SeedRuns:
-    """Runs that differ only in the seed of U, W, V (the published run is one such draw), for
-    their first `updates` updates, started at once in worker processes (runs.Runner: `runner`,
-    or a new one with a worker per core but one, the notebook training its main run meanwhile).
-    dtype "float32": the same runs in float32.
-
-    Each is kept in the results folder under a key of the text, its settings and the code
-    (runs.cache_key), its final network beside it, and recalled instead of trained again:
-    notebooks 4, 5 and 6 reuse notebook 2's.  from_main: the seed of the main run, whose first
-    updates are that seed's run: not started, collect takes it from the main run (and its network
-    after `updates` updates, if the main run's training called watch after each update)."""
-
-    def __init__(self, corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
-                 from_main: int | None = None, runner: runs.Runner | None = None, dtype: str = "float64"):
-        self.corpus, self.seeds, self.updates, self.from_main = corpus, list(seeds), updates, from_main
-        self.specs = {seed: runs.Spec(m=m, seed=seed, updates=updates, dtype=dtype) for seed in self.seeds}
-        self.kept = {seed: loss for seed in self.seeds if (loss := self._recall(seed)) is not None}
-        self.runner, self.own_runner, self.pending, self._keeping = runner, runner is None, {}, threading.Lock()
-        self._watched = None  # the main run's parameters after `updates` updates, if watch saw them
-        for seed in self.seeds:
-            if seed not in self.kept and seed != from_main:
-                self._start(seed)
-
-    def _path(self, seed) -> Path:
-        return rnnlib.RESULTS_DIR / "seed_runs" / f"{runs.cache_key(self.specs[seed], self.corpus.text)}.npy"
-
-    def _recall(self, seed):
-        with contextlib.suppress(OSError, ValueError):  # none kept, or a damaged file: train it again
-            return np.load(self._path(seed), allow_pickle=False)
-        return None
-
-    def _network_path(self, seed) -> Path:
-        return rnnlib.RESULTS_DIR / "seed_networks" / self._path(seed).name
-
-    def _start(self, seed):
-        if self.runner is None:
-            self.runner = runs.Runner(workers=max(1, runs.default_workers() - 1))
-        future = self.runner.submit(seed_run, self.specs[seed], self.corpus.text, self.corpus.source)
-        future.add_done_callback(lambda done: self._keep_run(seed, done))  # kept even if no one collects it
-        self.pending[seed] = future
-
-    def _keep_run(self, seed, future):
-        if not future.cancelled() and future.exception() is None:
-            with self._keeping:
-                loss, theta = future.result()
-                self._save(self._network_path(seed), theta)
-                if seed not in self.kept:
-                    self._keep(seed, loss)
-
-    def _keep(self, seed, loss):
-        self._save(self._path(seed), loss)
-        self.kept[seed] = loss
-
-    @staticmethod
-    def _save(path: Path, array):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"partial-{path.name}")  # whole or absent: replaced in one step
-        np.save(partial, array)
-        os.replace(partial, path)
-
-    def watch(self, state) -> None:
-        """An on_update hook for the main run's training: keeps its parameters after `updates`
-        updates, the network of seed from_main's run, which collect saves if it is that run."""
-        if state.update == self.updates:
-            self._watched = state.rnn.theta.copy()
-
-    def _is_main_run(self, history: History, seed: int) -> bool:
-        """Whether history is the run of this seed: its first two updates are that run's."""
-        spec = self.specs[seed]
-        if history is None or history.updates < spec.updates:
-            return False
-        first = rnnlib.train(RNN.init(self.corpus.K, m=spec.m, rng=seed), self.corpus, updates=2, rng=seed,
-                             sample_every=None, progress=False)
-        return np.array_equal(first.smooth_loss, history.smooth_loss[:2])
-
-    def collect(self, main: History | None = None) -> dict:
-        """{seed: smooth loss per update}, waiting for the runs still training (each is kept as
-        it arrives, collected or not).  main: the main run's history, the seed from_main's run
-        (trained now instead if main is not that run or stopped before `updates` updates).  A
-        stop while waiting stops the workers; the runs already finished stay kept."""
-        if self.runner is not None and self.own_runner:  # the main run is over: its core takes seed runs too
-            self.runner.workers = runs.default_workers()
-        try:
-            if self.from_main is not None and self.from_main not in self.kept and self.from_main not in self.pending:
-                if self._is_main_run(main, self.from_main):
-                    self._keep(self.from_main, main.smooth_loss[:self.updates].copy())
-                    if self._watched is not None:
-                        self._save(self._network_path(self.from_main), self._watched)
-                else:
-                    print(f"Seed {self.from_main}'s run is trained too: the main run given is not its run, "
-                          f"or stopped before {self.updates:,} updates.")
-                    self._start(self.from_main)
-            seeds = {future: seed for seed, future in self.pending.items()}
-            for future in concurrent.futures.as_completed(seeds):
-                future.result()  # a run that failed says so here
-                self._keep_run(seeds[future], future)
-        except KeyboardInterrupt:
-            if self.runner is not None:
-                self.runner.cancel()
-            raise
-        return {seed: self.kept[seed] for seed in self.seeds}
-
-    def networks(self) -> dict:
-        """{seed: the run's network after `updates` updates}, recalled from the results folder, or
-        trained now (beside the runs still training) for the seeds whose network was not kept."""
-        for seed in self.seeds:
-            if not self._network_path(seed).is_file() and seed not in self.pending:
-                self._start(seed)
-        self.collect()
-        networks = {}
-        for seed, spec in self.specs.items():
-            rnn = RNN.init(self.corpus.K, m=spec.m, sigma=spec.sigma, rng=seed, dtype=np.dtype(spec.dtype))
-            rnn.theta[...] = np.load(self._network_path(seed), allow_pickle=False)
-            networks[seed] = rnn
-        return networks
-
-
-def seed_runs(corpus: Corpus, seeds=range(6), updates: int = BAND_UPDATES, m: int = rnnlib.M, *,
-              runner: runs.Runner | None = None, dtype: str = "float64") -> dict:
-    """{seed: smooth loss per update} of SeedRuns (in dtype): recalled from the results folder, or
-    trained in worker processes now."""
-    return SeedRuns(corpus, seeds, updates, m, runner=runner, dtype=dtype).collect()
 
 
 def band_marks(seed_losses: dict, published=PUBLISHED_SMOOTH_LOSS) -> list[int]:

@@ -1,121 +1,25 @@
-"""The runs, figures and sentences of notebooks/4_gradients.ipynb: how far back the gradient
+"""The measures, figures and sentences of notebooks/4_gradients.ipynb: how far back the gradient
 reaches (part 1), what clipping does (part 2), what a longer truncation window buys (part 3),
 and the summary's lines.
 
-The notebook's trainings and Jacobian products are independent jobs (a function and its
-arguments, the text among them), run side by side in worker processes by `run_all`, through
-the project's runner (runs.py).
+The notebook's trainings are report_runs' (train_runs); its Jacobian products are independent
+jobs run side by side in worker processes by report_runs.run_all.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import rnnlib
-import runs
-from helpers_2_training import BAND_UPDATES
+from report_runs import largest_singular_value, run_all
 from rnnlib import RNN, Corpus, History, Params
-from shared import SEEDS, bits, bits_axis, compare, record_findings, subplots
+from shared import bits, bits_axis, compare, record_findings, subplots
 
 SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
-SEQ_LENGTHS = (10, rnnlib.SEQ_LENGTH, 50, 100)  # part 3's windows, the main run's among them
-REACH_UPDATES = 10_000                          # part 1's network "after 10,000 updates" ...
-CHARACTERS = REACH_UPDATES * rnnlib.SEQ_LENGTH  # ... is part 3's run with the main run's window, which reads this many
-HELD_OUT = 50_000                               # characters at the end of the text that part 3 measures on
-UNCLIPPED_UPDATES = BAND_UPDATES                # as long as notebook 2's seed runs, the clipped runs reused here
-SNAPSHOTS = 40                                  # W is kept at this many points of each part-3 run
 ARRAYS = "bcUWV"                                # the columns of history.clipped
 
 
 # ----------------------------------------------------------------------------- the runs
-
-
-def run_all(calls) -> list:
-    """[function(*args) for function, *args in calls], the calls run side by side in worker
-    processes on the local cores (runs.Runner); the results in the order of calls.  A failed
-    call raises its runs.RunFailed; Ctrl-C cancels the rest."""
-    with runs.Runner() as runner:
-        futures = [runner.submit(function, *args) for function, *args in calls]
-        return [future.result() for future in futures]
-
-
-def train_runs(corpus: Corpus, seq_lengths=SEQ_LENGTHS, updates: int = REACH_UPDATES,
-               unclipped_updates: int = UNCLIPPED_UPDATES, seeds=range(SEEDS)) -> tuple[list, dict]:
-    """The notebook's trainings, side by side, for each seed: unclipped_run, and window_run for
-    each seq_length at equal characters (as many as `updates` updates of the main run's window
-    read) and at equal updates (`updates` each; the main run's window is the same run in both).
-    Returns (windows: each run's dict with its "seed" and "equal": "characters" or "updates", the
-    main run's window once for each; {seed: unclipped_run})."""
-    characters = updates * rnnlib.SEQ_LENGTH
-    jobs = [("unclipped", seed, (unclipped_run, corpus.text, corpus.source, unclipped_updates, seed))
-            for seed in seeds]  # the longest first
-    for seed in seeds:
-        jobs += [("characters", seed, (window_run, corpus.text, corpus.source, n, characters, HELD_OUT, seed))
-                 for n in seq_lengths]
-        jobs += [("updates", seed, (window_run, corpus.text, corpus.source, n, updates * n, HELD_OUT, seed))
-                 for n in seq_lengths if updates * n != characters]
-    results = run_all([call for *_, call in jobs])
-    unclipped, windows = {}, []
-    for (equal, seed, _), result in zip(jobs, results):
-        if equal == "unclipped":
-            unclipped[seed] = result
-            continue
-        windows.append(dict(result, seed=seed, equal=equal))
-        if result["characters"] == characters and result["updates"] == updates:  # the same run at both
-            windows.append(dict(result, seed=seed, equal="updates"))
-    return windows, unclipped
-
-
-def window_run(text: str, source: str, seq_length: int, characters: int = CHARACTERS, held_out: int = HELD_OUT,
-               seed: int = SEED, m: int = rnnlib.M) -> dict:
-    """The main run's settings but for seq_length, on all of text but its last held_out characters,
-    for `characters` characters (characters // seq_length updates).
-
-    Returns the final network ("rnn"); the CPU seconds its training took, in all and per character
-    (CPU time, so that other work on the machine does not count); the held-out bits per character
-    of the final network ("bpc", h carried from zeros through the held-out part); the smooth loss;
-    and "sigma", the largest singular value of W after "sigma_updates" updates (0, 1, and about
-    SNAPSHOTS more)."""
-    corpus = Corpus(text, source)
-    train_part, held = corpus.split(1 - held_out / len(corpus))
-    updates = characters // seq_length
-    rnn = RNN.init(corpus.K, m=m, rng=seed)
-    snapshots = {0: largest_singular_value(rnn.W)}
-
-    every = max(1, updates // SNAPSHOTS)
-
-    def snapshot(state):  # W after state.update updates: after the first, then every `every`
-        if state.update % every == 1 or every == 1:
-            snapshots[state.update] = largest_singular_value(state.rnn.W)
-
-    start = time.process_time()
-    history = rnnlib.train(rnn, train_part, updates=updates, seq_length=seq_length, rng=seed, sample_every=None,
-                           on_update=snapshot, progress=False)
-    seconds = time.process_time() - start
-    snapshots[updates] = largest_singular_value(rnn.W)
-    return dict(seq_length=seq_length, seed=seed, updates=updates, characters=updates * seq_length, rnn=rnn,
-                seconds=seconds, seconds_per_char=seconds / (updates * seq_length),
-                bpc=rnnlib.bits_per_char(rnn, held.data), held_out=held.source,
-                smooth_loss=history.smooth_loss, sigma_updates=np.array(list(snapshots)),
-                sigma=np.array(list(snapshots.values())))
-
-
-def unclipped_run(text: str, source: str, updates: int = UNCLIPPED_UPDATES, seed: int = SEED,
-                  m: int = rnnlib.M) -> dict:
-    """The main run's settings without clipping, for `updates` updates or until the loss is not
-    finite.  Returns its smooth loss, its clipped counts (entries beyond rnnlib.CLIP that clipping
-    would have cut) and "diverged": the update whose loss was not finite, or None."""
-    corpus = Corpus(text, source)
-    rnn = RNN.init(corpus.K, m=m, rng=seed)
-    diverged = None
-    try:
-        history = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None, progress=False, clip=None)
-    except FloatingPointError as err:  # the loss overflowed: what was done until then is the result
-        history = err.history
-        diverged = history.updates
-    return dict(smooth_loss=history.smooth_loss, clipped=history.clipped, diverged=diverged, updates=updates)
 
 
 def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
@@ -148,10 +52,6 @@ def truncated_gradients(rnn: RNN, x, y, h0, seq_length: int = rnnlib.SEQ_LENGTH)
         _, grads, h = rnnlib.loss_and_gradients(rnn, x[start:start + seq_length], y[start:start + seq_length], h)
         total.theta += grads.theta
     return total
-
-
-def largest_singular_value(W) -> float:
-    return float(np.linalg.norm(W, 2))
 
 
 # ----------------------------------------------------------------------------- part 1: reach

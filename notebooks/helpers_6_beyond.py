@@ -1,105 +1,23 @@
-"""The runs, tables, figures and sentences of notebooks/6_beyond.ipynb: the notebook's runs in
-the background (Background, worker processes that train while its cells go on); bits per
-character on held-out text against as much training text with the same parameters
-(held_out_run and its table, verdict and figure, for each seed, and the verdict rule on the gap);
-runs nudged by a rounding-sized change beside the seeds of notebook 2 (rounding_spread); the same
-seed under another OpenBLAS kernel (other_kernel_run); float32 against float64 over the seeds
-(dtype_runs for the time per update, plot_dtypes and dtype_verdict); and the Summary's lines.
+"""The tables, figures and sentences of notebooks/6_beyond.ipynb, from the runs that
+report_runs trains in the background: bits per character on held-out text against as much
+training text with the same parameters (held_out_run's table, verdict and figure, for each seed,
+and the verdict rule on the gap); runs nudged by a rounding-sized change beside the seeds of
+notebook 2 (rounding_spread); the same seed under another OpenBLAS kernel (kernel_summary of
+other_kernel_run); float32 against float64 over the seeds (plot_dtypes, dtype_verdict); and the
+Summary's lines.
 """
 
-import contextlib
-import io
 import math
-import os
-import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
 import rnnlib
-import runs
-from rnnlib import RNN, Corpus, History
+from report_runs import HeldOutRun
+from rnnlib import RNN, Corpus
 from shared import Table, bits, compare, perplexity, record_findings, subplots
 
-# ----------------------------------------------------------------------------- runs in the background
-
-
-def _printing(function, args, kwargs):
-    """function(*args, **kwargs) in a worker: (its value, what it printed).  Its progress bars, on
-    stderr, are dropped: the notebook shows none for a run it does not train itself."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
-        value = function(*args, **kwargs)
-    return value, printed.getvalue()
-
-
-class Background:
-    """A notebook's independent runs, training in worker processes (a runs.Runner) while its
-    cells go on.  submit(name, function, *args, **kwargs) starts function (one of this module's:
-    the workers import it) as soon as a worker is free, in the order submitted; result(name)
-    waits for it and prints what it printed.  A stop while waiting stops them all."""
-
-    def __init__(self, workers: int | None = None):
-        self.runner, self.jobs = runs.Runner(workers=workers), {}
-
-    def submit(self, name: str, function, *args, **kwargs) -> None:
-        self.jobs[name] = self.runner.submit(_printing, function, args, kwargs)
-
-    def result(self, name: str):
-        try:
-            value, printed = self.jobs[name].result()
-        except KeyboardInterrupt:
-            self.runner.cancel()
-            raise
-        print(printed, end="")
-        return value
-
-
 # ----------------------------------------------------------------------------- does it generalise?
-
-
-@dataclass(eq=False)
-class HeldOutRun:
-    """What held_out_run measured: the training's history, and the bits per character of the same
-    parameters on two texts of the same length, after each measured number of updates (0 first,
-    the last update last): the held-out rest of the text, and the training part's last stretch."""
-
-    history: History
-    held_out_bpc: dict        # {updates done: bits per character on the held-out part}
-    training_bpc: dict        # {updates done: bits per character on as much of the training part's end}
-    training_characters: int  # the length of the training part
-
-
-def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = rnnlib.DEFAULT_SEED,
-                 m: int = rnnlib.M, eval_every: int = 10_000, updates: int | None = None) -> HeldOutRun:
-    """Train with the assignment's settings on the first `fraction` of the text, for `epochs`
-    epochs (or `updates` updates, if fewer: the report's scale).  Before the
-    first update, every eval_every updates and after the last one, the same parameters are
-    measured on two texts of the same length: the rest of the text, which the network never sees,
-    and the last stretch of the training part."""
-    train_part, held_out = corpus.split(fraction)
-    seen = train_part.data[-len(held_out.data):]
-    print(f"training on {train_part.source} ({len(train_part):,} characters), measuring on "
-          f"{held_out.source} ({len(held_out):,}) and on as many of the training part's last characters")
-    held_out_bpc, training_bpc = {}, {}
-
-    def measure(update: int, rnn: RNN) -> None:
-        held_out_bpc[update] = rnnlib.bits_per_char(rnn, held_out.data)
-        training_bpc[update] = rnnlib.bits_per_char(rnn, seen)
-
-    def at_the_marks(state):  # after every update: measure after every eval_every and after the last
-        if state.update % eval_every == 0 or state.update == state.total:
-            measure(state.update, state.rnn)
-
-    rnn = RNN.init(corpus.K, m=m, rng=seed)
-    measure(0, rnn)
-    history = rnnlib.train(rnn, train_part, epochs=epochs, updates=updates, rng=seed, sample_every=None,
-                           on_update=at_the_marks, progress=False)
-    return HeldOutRun(history, held_out_bpc, training_bpc, len(train_part))
 
 
 def generalisation_table(run: HeldOutRun, updates=(0, 10_000, 50_000, 100_000)) -> Table:
@@ -252,17 +170,6 @@ def spread_summary(losses, seed_losses: dict | None = None, scale: float = 1e-15
 # ----------------------------------------------------------------------------- float32
 
 
-def dtype_runs(corpus: Corpus, updates: int = 20_000, seed: int = rnnlib.DEFAULT_SEED, m: int = rnnlib.M) -> dict:
-    """{dtype name: (smooth loss, seconds per update)} for the same run in float64 and float32."""
-    by_dtype = {}
-    for dtype in (np.float64, np.float32):
-        rnn = RNN.init(corpus.K, m=m, rng=seed, dtype=dtype)
-        start = time.perf_counter()
-        history = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None)
-        by_dtype[np.dtype(dtype).name] = history.smooth_loss, (time.perf_counter() - start) / updates
-    return by_dtype
-
-
 def plot_dtypes(float64: dict, float32: dict, by_dtype: dict | None = None):
     """The smooth loss of each seed's run in float64 and in float32 ({seed: smooth loss}) on one
     axis; by_dtype (dtype_runs): the time per update of each, in the legend."""
@@ -295,45 +202,6 @@ def dtype_verdict(float64: dict, float32: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- another BLAS kernel
-
-# OpenBLAS kernels every x86-64 machine since 2011 (2013) runs: the first that is not this process's own
-KERNELS = ("Sandybridge", "Haswell")
-
-_OTHER_KERNEL = """import sys, numpy as np, runs
-from threadpoolctl import threadpool_info, threadpool_limits
-text_path, out, seed, updates = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-with threadpool_limits(limits=1):
-    result = runs.run(runs.Spec(seed=seed, updates=updates), open(text_path, encoding="utf-8").read(), "text", True)
-np.save(out, result.history.smooth_loss)
-print(next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"), "unknown"))
-"""
-
-
-def blas_kernel() -> str:
-    """The kernel this process's OpenBLAS runs (threadpoolctl), or "unknown" for another BLAS."""
-    from threadpoolctl import threadpool_info
-
-    return next((i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"),
-                "unknown")
-
-
-def other_kernel_run(corpus: Corpus, seed: int = rnnlib.DEFAULT_SEED, updates: int = 20_000,
-                     kernel: str | None = None) -> dict:
-    """The seed's run (runs.run, as notebook 2's seed runs) in a new Python process whose OpenBLAS
-    was told, before NumPy loaded, to use `kernel` (OPENBLAS_CORETYPE; default the first of KERNELS
-    that is not this process's): as another machine would round.  Returns its smooth loss, the
-    kernel that process reports and this one's."""
-    kernel = kernel or next(k for k in KERNELS if k != blas_kernel())
-    with tempfile.TemporaryDirectory() as folder:
-        text, out = os.path.join(folder, "text.txt"), os.path.join(folder, "loss.npy")
-        with open(text, "w", encoding="utf-8") as f:
-            f.write(corpus.text)
-        done = subprocess.run([sys.executable, "-c", _OTHER_KERNEL, text, out, str(seed), str(updates)],
-                              env={**os.environ, "OPENBLAS_CORETYPE": kernel}, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"the run under OPENBLAS_CORETYPE={kernel} failed: {done.stderr.strip()[-300:]}")
-        return dict(smooth_loss=np.load(out), kernel=done.stdout.strip().splitlines()[-1], ours=blas_kernel(),
-                    seed=seed, updates=updates)
 
 
 def kernel_summary(other: dict, seed_losses: dict, marks: int = 4) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import helpers_2_training as training
+import report_runs
 import rnnlib
 import runs
 import shared
@@ -49,14 +50,14 @@ def test_print_samples_names_update_and_loss(trained, capsys):
 
 def test_seed_runs_are_kept_and_recalled_and_tabled(small_corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
-    seed_losses = training.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
+    seed_losses = report_runs.seed_runs(small_corpus, seeds=[0, 1], updates=21, m=4)
     assert list(seed_losses) == [0, 1] and seed_losses[0].shape == (21,)
     assert not np.array_equal(seed_losses[0], seed_losses[1])
     alone = rnnlib.train(RNN.init(small_corpus.K, m=4, rng=1), small_corpus, updates=21, rng=1, progress=False)
     assert np.array_equal(seed_losses[1], alone.smooth_loss)  # trained in a worker, the same to the bit
     with monkeypatch.context() as m:
         m.setattr(runs.Runner, "submit", None)  # a second call recalls them without training
-        assert all(np.array_equal(a, b) for a, b in zip(training.seed_runs(small_corpus, [0, 1], 21, 4).values(),
+        assert all(np.array_equal(a, b) for a, b in zip(report_runs.seed_runs(small_corpus, [0, 1], 21, 4).values(),
                                                          seed_losses.values()))
     published = {0: 9.0, 10: 5.0, 20: 4.0, 30: 3.0}   # where the band exists: updates 10 and 20, not 0 or 30
     table = training.seed_table(seed_losses, published)
@@ -82,12 +83,12 @@ def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(smal
                                                                            capsys):
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     main = rnnlib.train(RNN.init(small_corpus.K, m=4, rng=0), small_corpus, updates=40, rng=0, progress=False)
-    band = training.SeedRuns(small_corpus, seeds=[0, 1], updates=21, m=4, from_main=0)
+    band = report_runs.SeedRuns(small_corpus, seeds=[0, 1], updates=21, m=4, from_main=0)
     assert list(band.pending) == [1]  # seed 0 is not trained: the main run's start is its run
     seed_losses = band.collect(main=main)
     assert np.array_equal(seed_losses[0], main.smooth_loss[:21]) and len(list((tmp_path / "seed_runs").iterdir())) == 2
     other = rnnlib.Corpus(small_corpus.text.upper(), source="shouting")
-    again = training.SeedRuns(other, seeds=[0, 1], updates=21, m=4, from_main=0)
+    again = report_runs.SeedRuns(other, seeds=[0, 1], updates=21, m=4, from_main=0)
     assert sorted(again.pending) == [1] and again.kept == {}  # another text: nothing recalled
     assert not np.array_equal(again.collect(main=main)[0], seed_losses[0])  # main is not its run: trained
     assert "Seed 0's run is trained too: the main run given is not its run" in capsys.readouterr().out
@@ -96,14 +97,14 @@ def test_the_main_runs_start_is_its_seeds_run_and_another_text_trains_again(smal
 def test_a_stop_while_collecting_keeps_the_finished_seed_runs_and_stops_the_rest(small_corpus, tmp_path,
                                                                                   monkeypatch):
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
-    keep = training.SeedRuns._keep
+    keep = report_runs.SeedRuns._keep
 
     def stop_after_the_first(band, seed, loss):  # Ctrl-C as the first run arrives
         keep(band, seed, loss)
         os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(training.SeedRuns, "_keep", stop_after_the_first)
-    band = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=3_000, m=4, runner=runs.Runner(workers=1))
+    monkeypatch.setattr(report_runs.SeedRuns, "_keep", stop_after_the_first)
+    band = report_runs.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=3_000, m=4, runner=runs.Runner(workers=1))
     with pytest.raises(KeyboardInterrupt):
         band.collect()
     assert 0 in band.kept and band.pending[2].cancelled()  # the first kept; the last never started
@@ -138,7 +139,7 @@ def test_on_another_text_nothing_is_compared_with_the_published_run_and_each_out
 
 def test_seed_runs_keep_their_networks_and_the_main_runs_is_watched(small_corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
-    band = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4, from_main=0)
+    band = report_runs.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4, from_main=0)
     main_rnn = RNN.init(small_corpus.K, m=4, rng=0)
     main = rnnlib.train(main_rnn, small_corpus, updates=40, rng=0, progress=False, on_update=band.watch)
     band.collect(main=main)
@@ -149,5 +150,5 @@ def test_seed_runs_keep_their_networks_and_the_main_runs_is_watched(small_corpus
         assert np.array_equal(networks[seed].theta, alone.theta)  # seed 0's taken from the main run at update 21
     with monkeypatch.context() as m:
         m.setattr(runs.Runner, "submit", None)  # recalled, not trained again
-        again = training.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4).networks()
+        again = report_runs.SeedRuns(small_corpus, seeds=[0, 1, 2], updates=21, m=4).networks()
         assert all(np.array_equal(again[s].theta, networks[s].theta) for s in networks)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import helpers_4_gradients as gradients
+import report_runs
 import rnnlib
 import shared
 from rnnlib import RNN
@@ -23,7 +24,7 @@ def test_clipped_shares_are_the_counts_over_entries_and_updates_of_each_block(rn
 
 def test_a_window_run_is_the_plain_training_with_w_read_along_the_way(small_corpus):
     text = small_corpus.text
-    run = gradients.window_run(text, "pangrams", seq_length=5, characters=200, held_out=50, m=8)
+    run = report_runs.window_run(text, "pangrams", seq_length=5, characters=200, held_out=50, m=8)
     corpus = rnnlib.Corpus(text, "pangrams")
     rnn = RNN.init(corpus.K, m=8, rng=gradients.SEED)
     sigma0 = np.linalg.norm(rnn.W, 2)
@@ -40,7 +41,7 @@ def test_a_window_run_is_the_plain_training_with_w_read_along_the_way(small_corp
 
 
 def test_the_unclipped_run_trains_without_clipping(small_corpus):
-    run = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    run = report_runs.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
     rnn = RNN.init(small_corpus.K, m=8, rng=gradients.SEED)
     history = rnnlib.train(rnn, small_corpus, updates=30, rng=gradients.SEED, sample_every=None, progress=False,
                            clip=None)
@@ -57,7 +58,7 @@ def test_the_unclipped_run_reports_where_its_loss_stopped_being_finite(small_cor
         return (math.nan if len(calls) == 13 else loss), grads, h
 
     monkeypatch.setattr(rnnlib, "loss_and_gradients", nan_at_update_12)
-    run = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    run = report_runs.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
     assert run["diverged"] == 12 and len(run["smooth_loss"]) == 12 and run["clipped"].shape == (12, 5)
 
 
@@ -72,7 +73,7 @@ def test_reach_reads_each_stretch_after_its_warm_up(small_corpus):
 
 def test_run_all_returns_each_calls_result_in_order(rng):
     matrices = [rng.normal(size=(4, 4)) for _ in range(3)]
-    results = gradients.run_all([(gradients.largest_singular_value, W) for W in matrices])
+    results = report_runs.run_all([(report_runs.largest_singular_value, W) for W in matrices])
     assert results == [pytest.approx(np.linalg.norm(W, 2), rel=1e-15) for W in matrices]
 
 
@@ -80,7 +81,7 @@ def test_the_clipping_sentences_say_what_happened(small_corpus, capsys):
     rnn = RNN.init(small_corpus.K, m=8, rng=gradients.SEED)
     history = rnnlib.train(rnn, small_corpus, updates=30, rng=gradients.SEED, sample_every=None, progress=False)
     main = SimpleNamespace(rnn=rnn, history=history)
-    unclipped = gradients.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
+    unclipped = report_runs.unclipped_run(small_corpus.text, "pangrams", updates=30, m=8)
     facts = gradients.clipping_summary(main, unclipped, every=10)
     out = capsys.readouterr().out
     assert "start from the same network" in out and "did not diverge in 30 updates" in out
@@ -102,7 +103,7 @@ def test_the_sigma_panel_draws_the_best_and_final_networks_at_their_own_updates(
     right = fig.axes[1]
     points = {float(line.get_xdata()[0]): float(line.get_ydata()[0]) for line in right.get_lines()
               if len(line.get_xdata()) == 1}
-    sigma_best, sigma_final = (gradients.largest_singular_value(rnn.W) for rnn in (best, final))
+    sigma_best, sigma_final = (report_runs.largest_singular_value(rnn.W) for rnn in (best, final))
     assert points == {900.0: sigma_best, 1000.0: sigma_final}  # points where they were measured, no lines across
     assert right.get_xlim()[0] < 0 and right.get_xlim()[1] > 1_000  # the untrained network and the end both show
     assert f"{sigma_best:.2f} at its best (update 900) and {sigma_final:.2f} at its end (update 1,000)" in fig.alt
@@ -208,7 +209,7 @@ def test_the_sigma_sentence_gives_the_share_the_first_step_moves_by_less_than_ni
 
 def test_the_runs_come_for_each_seed_at_equal_characters_and_at_equal_updates(small_corpus, monkeypatch):
     monkeypatch.setattr(gradients, "HELD_OUT", 50)
-    windows, unclipped = gradients.train_runs(small_corpus, seq_lengths=(5, 10), updates=8, unclipped_updates=12,
+    windows, unclipped = report_runs.train_runs(small_corpus, seq_lengths=(5, 10), updates=8, unclipped_updates=12,
                                               seeds=range(3))
     assert sorted(unclipped) == [0, 1, 2] and all(len(run["smooth_loss"]) == 12 for run in unclipped.values())
     characters = gradients.by_window(windows, "characters")
@@ -216,7 +217,7 @@ def test_the_runs_come_for_each_seed_at_equal_characters_and_at_equal_updates(sm
     assert list(characters) == list(updates) == [5, 10] and all(list(v) == [0, 1, 2] for v in characters.values())
     assert {run["characters"] for by in characters.values() for run in by.values()} == {8 * 25}
     assert [updates[n][1]["updates"] for n in (5, 10)] == [8, 8] and updates[10][2]["characters"] == 80
-    alone = gradients.window_run(small_corpus.text, "pangrams", 10, 8 * 10, 50, 2)
+    alone = report_runs.window_run(small_corpus.text, "pangrams", 10, 8 * 10, 50, 2)
     assert alone["bpc"] == updates[10][2]["bpc"] and alone["seed"] == 2
 
 

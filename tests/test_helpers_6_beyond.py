@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import helpers_6_beyond as beyond
+import report_runs
 import rnnlib
 import runs
 import shared
@@ -13,16 +14,16 @@ from rnnlib import RNN
 
 
 def test_background_jobs_give_their_values_and_what_they_printed(small_corpus, capsys):
-    background = beyond.Background(workers=1)
-    background.submit("held", beyond.held_out_run, small_corpus, fraction=0.8, epochs=2, m=8)
+    background = report_runs.Background(workers=1)
+    background.submit("held", report_runs.held_out_run, small_corpus, fraction=0.8, epochs=2, m=8)
     run = background.result("held")
     assert "training on pangrams, first 80%" in capsys.readouterr().out
-    here = beyond.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8)
+    here = report_runs.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8)
     assert np.array_equal(run.history.smooth_loss, here.history.smooth_loss) and run.held_out_bpc == here.held_out_bpc
 
 
 def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
-    run = beyond.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=5)
+    run = report_runs.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=5)
     assert "training on pangrams, first 80%" in capsys.readouterr().out
     last = max(run.held_out_bpc)
     assert last == run.history.updates and list(run.held_out_bpc)[:-1] == list(range(0, last, 5))  # and at the end
@@ -52,7 +53,7 @@ def test_the_held_out_measurements_are_those_of_the_run_stopped_and_resumed_at_e
                                                                                            capsys):
     """Measuring inside the training's per-update hook gives what training to each mark, measuring
     there and resuming (exact) gives: the numbers notebook 6 printed before it measured in the hook."""
-    run = beyond.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=7)
+    run = report_runs.held_out_run(small_corpus, fraction=0.8, epochs=3, m=8, eval_every=7)
     train_part, held_out = small_corpus.split(0.8)
     seen, path = train_part.data[-len(held_out.data):], tmp_path / "held_out.npz"
     rnn = RNN.init(small_corpus.K, m=8, rng=rnnlib.DEFAULT_SEED)
@@ -73,7 +74,7 @@ def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
     from types import SimpleNamespace
 
     def verdict(held, seen):
-        run = beyond.HeldOutRun(history=SimpleNamespace(best=RNN.init(3, m=2)),
+        run = report_runs.HeldOutRun(history=SimpleNamespace(best=RNN.init(3, m=2)),
                                 held_out_bpc={0: 6.3, 10: 3.0, 20: held}, training_bpc={0: 6.3, 10: 2.99, 20: seen},
                                 training_characters=1_000)
         gap = beyond.generalisation_verdict(run)
@@ -109,7 +110,7 @@ def test_nudged_runs_start_alike_and_the_spread_is_reported(small_corpus, capsys
 
 
 def test_dtype_runs_time_both(small_corpus):
-    by_dtype = beyond.dtype_runs(small_corpus, updates=20, m=8)
+    by_dtype = report_runs.dtype_runs(small_corpus, updates=20, m=8)
     assert list(by_dtype) == ["float64", "float32"] and all(seconds > 0 for _, seconds in by_dtype.values())
     float64 = {seed: np.linspace(60, 50 + seed, 30) for seed in range(3)}
     float32 = {seed: loss + 5 for seed, loss in float64.items()}
@@ -124,7 +125,7 @@ def test_float32_against_float64_and_the_held_out_gap_follow_the_verdict_rule(sm
     near = beyond.dtype_verdict(float64, {seed: loss + 0.1 for seed, loss in float64.items()})
     assert near["comparison"].verdict == "no detectable difference"
     assert "51.00, 52.00" in near["line"] and "after 30 updates" in near["line"]
-    runs = {seed: beyond.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8, seed=seed, eval_every=5)
+    runs = {seed: report_runs.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8, seed=seed, eval_every=5)
             for seed in range(3)}
     gap = beyond.gap_verdict(runs)
     last = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs.items()}
@@ -133,9 +134,9 @@ def test_float32_against_float64_and_the_held_out_gap_follow_the_verdict_rule(sm
 
 def test_the_same_seed_under_another_blas_kernel_is_trained_in_a_process_told_before_numpy_loads(small_corpus,
                                                                                                 capsys):
-    other = beyond.other_kernel_run(small_corpus, seed=1, updates=30, kernel="Sandybridge")
+    other = report_runs.other_kernel_run(small_corpus, seed=1, updates=30, kernel="Sandybridge")
     here = runs.run(runs.Spec(seed=1, updates=30), small_corpus.text, "text", True).history.smooth_loss
-    assert other["ours"] == beyond.blas_kernel() and other["kernel"] in ("Sandybridge", "unknown")
+    assert other["ours"] == report_runs.blas_kernel() and other["kernel"] in ("Sandybridge", "unknown")
     np.testing.assert_allclose(other["smooth_loss"], here, rtol=1e-6)  # the same run, to rounding
     seeds = {0: here + 1, 1: here, 2: here + 3}
     facts = beyond.kernel_summary(other, seeds, marks=2)
@@ -145,7 +146,7 @@ def test_the_same_seed_under_another_blas_kernel_is_trained_in_a_process_told_be
     assert beyond.kernel_summary(dict(other, smooth_loss=here + 2, kernel="X", ours="Y"), seeds)["words"].startswith(
         "another kernel moves the same seed by an amount of the same order")
     with pytest.raises(RuntimeError, match="OPENBLAS_CORETYPE=Sandybridge failed"):
-        beyond.other_kernel_run(small_corpus, seed=1, updates=0)
+        report_runs.other_kernel_run(small_corpus, seed=1, updates=0)
 
 
 def test_the_summary_prints_each_finding_and_records_it(tmp_path, monkeypatch, capsys):

@@ -1,10 +1,10 @@
 """Notebook 7 · Conclusions (notebooks/helpers_7_conclusions.py) and the abstract that
 scripts/build_report.py makes of its output."""
 
-import helpers_7_conclusions as conclusions
 import nbformat
 
 import build_report
+import helpers_7_conclusions as conclusions
 import rnnlib
 import shared
 

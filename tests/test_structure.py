@@ -67,10 +67,11 @@ def test_a_folder_without_notebooks_is_an_error_not_an_empty_check(tmp_path, mon
 def test_each_notebook_has_its_helper_module_named_after_it():
     """helpers_<notebook>.py beside notebook <notebook>.ipynb: its docstring names the notebook, the
     notebook's first code cell imports it, and it is short enough to read (past about 400 lines a
-    module wants splitting); shared.py holds what several notebooks use, and nothing else is there."""
+    module wants splitting); shared.py holds what several notebooks use, report_runs.py the runs
+    they start beyond the main run (which notebooks reuse), and nothing else is there."""
     folder, paths = ROOT / "notebooks", build_report.notebook_paths()
     modules = {path.name for path in folder.glob("*.py")} - {"conftest.py"}
-    assert modules == {f"helpers_{path.stem}.py" for path in paths} | {"shared.py"}
+    assert modules == {f"helpers_{path.stem}.py" for path in paths} | {"shared.py", "report_runs.py"}
     for path in paths:
         module = folder / f"helpers_{path.stem}.py"
         text = module.read_text(encoding="utf-8")
