@@ -1,9 +1,11 @@
 """The texts, tables, figures and widget of notebooks/3_synthesis.ipynb, the page that
 `python3 run.py serve` serves: texts from the best model after a prime (Sample), at fixed
 temperatures; what the temperature does to the entropy, to the share of real words and to
-repetition (temperature_effects, which notebook 5 reuses at T = 1), with the summary's
-sentences; and the temperature slider, live (temperature_explorer) and static
-(static_temperature_slider, over texts sampled when the report is built).
+repetition (temperature_effects); what the model expects after each character of the text it
+reads, and how sure it is inside words and at word starts, against its own writing at T = 1
+(Expectations, its view NextCharacters, compare_with_synthesis); the summary's sentences; and
+the temperature slider, live (temperature_explorer) and static (static_temperature_slider, over
+texts sampled when the report is built).
 """
 
 import asyncio
@@ -16,7 +18,7 @@ import numpy as np
 
 import rnnlib
 from rnnlib import RNN, Corpus
-from shared import StaticForm, Table, entropy_bits, range_input, record_findings, slider_script, subplots
+from shared import StaticForm, Table, range_input, record_findings, slider_script, subplots
 
 # One seed, prime and length for every synthesis view (the fixed temperatures, the live explorer and its
 # static copy), so that at the same temperature they all show the same text.  The prime None is the
@@ -41,6 +43,11 @@ class Sample:
         caption = f"<div><b>{html.escape(self.caption)}</b></div>" if self.caption else ""
         return (f'{caption}<pre style="white-space: pre-wrap"><span style="background: #ffe8a8" title="the prime">'
                 f"{html.escape(self.prime)}</span>{html.escape(self.text)}</pre>")
+
+
+def entropy_bits(P) -> np.ndarray:
+    """(n,) entropy of each row of P, in bits: -sum_k p_k log2 p_k."""
+    return -(P * np.log2(np.maximum(P, 1e-300))).sum(axis=1)
 
 
 def sample(rnn: RNN, corpus: Corpus, n: int, *, temperature: float = 1.0, seed: int = 0, prime=None,
@@ -117,10 +124,11 @@ def effects_table(effects: dict, temperatures=(0.2, 0.5, 1.0, 1.5, 2.0)) -> Tabl
                  rows, float_format="{:.2f}")
 
 
-def synthesis_summary(effects: dict, low: float = 0.5, high: float = 1.5) -> list:
+def synthesis_summary(effects: dict, expected: dict | None = None, low: float = 0.5, high: float = 1.5) -> list:
     """The summary's facts, from the measured effects: real and distinct words at T = 1 and at a
-    lower and a higher temperature, and whether lowering T repeated words more; printed and kept
-    in the findings record."""
+    lower and a higher temperature, and whether lowering T repeated words more; with expected
+    (compare_with_synthesis), how sure the model is reading the text; printed and kept in the
+    findings record."""
     at = {name: dict(zip(np.round(effects["temperature"], 2).tolist(), effects[name].tolist()))
           for name in ("known words", "distinct words", "entropy")}
     lines = [f"T = {T:.2f}: {100 * at['known words'][T]:.1f} % of the generated words occur in the training text, "
@@ -131,6 +139,11 @@ def synthesis_summary(effects: dict, low: float = 0.5, high: float = 1.5) -> lis
                  + (f"falls from {100 * upper:.1f} % to {100 * lower:.1f} %: the real words come with more "
                     f"repetition." if lower < upper else
                     f"does not fall ({100 * upper:.1f} % to {100 * lower:.1f} %): no more repetition was measured."))
+    if expected:
+        lines.append(f"Reading the text, the first guess has p = {expected['inside p']:.2f} inside words "
+                     f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
+                     f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading "
+                     f"the text, {expected['generated bits']:.2f} writing at T = 1.")
     record_findings("3_synthesis", lines)
     return lines
 
@@ -229,3 +242,129 @@ def temperature_explorer(rnn: RNN, corpus: Corpus, *, temperature=1.0, length=SA
     # Without a kernel: the same slider over texts sampled now.
     static = static_temperature_slider(rnn, corpus, temperature=temperature, length=length, seed=seed, prime=prime)
     return TemperatureExplorer(widgets.VBox([*controls.values(), text]), static, controls, text)
+
+
+# ----------------------------------------------------------------------------- what it expects next, reading
+
+
+def top_next(rnn: RNN, corpus: Corpus, text: str, k: int = 5):
+    """After each character of text, read from h = 0: the k likeliest next characters and their
+    probabilities, likeliest first.  Returns (P: (n, K), top: (n, k) indices, top_p: (n, k))."""
+    P = rnnlib.probabilities(rnn, rnnlib.hidden_states(rnn, corpus.encode(text), np.zeros(rnn.m)))
+    top = np.argsort(-P, axis=1, kind="stable")[:, :k]     # (n, k): row t ranks the guesses for text[t + 1]
+    return P, top, np.take_along_axis(P, top, axis=1)
+
+
+def word_positions(text: str) -> dict:
+    """Which positions t < n - 1 of text predict what, by the characters read and next (a letter
+    is what str.isalpha says, as notebook 5's features count them): (n - 1,) bool masks."""
+    letter = np.array([ch.isalpha() for ch in text], dtype=bool)
+    now, after = letter[:-1], letter[1:]
+    return {"inside a word": now & after, "at a word start": ~now & after, "after a word": ~after}
+
+
+class Expectations:
+    """What the model expects after each character of a text: the top k guesses, the entropy
+    and the surprise, -log2 of the probability it gave the character that came."""
+
+    def __init__(self, rnn: RNN, corpus: Corpus, text: str, k: int = 5):
+        self.text, self.chars = text, corpus.chars
+        P, self.top, self.top_p = top_next(rnn, corpus, text, k)
+        self.entropy = entropy_bits(P)                                      # (n,)
+        came = corpus.encode(text)[1:]
+        self.surprise = -np.log2(P[np.arange(len(came)), came])             # (n - 1,)
+        self.right = self.top[:-1, 0] == came                               # (n - 1,) the first guess came
+
+    def table(self) -> Table:
+        """Per kind of position: how many, the first guess's mean probability, how often it is
+        right, the mean entropy and the mean surprise."""
+        rows = [[name, int(mask.sum()), float(self.top_p[:-1, 0][mask].mean()), float(100 * self.right[mask].mean()),
+                 float(self.entropy[:-1][mask].mean()), float(self.surprise[mask].mean())]
+                for name, mask in word_positions(self.text).items() if mask.any()]
+        return Table(["next character", "positions", "p of the first guess", "first guess right (%)",
+                      "entropy (bits)", "surprise (bits)"], rows, float_format="{:.2f}",
+                     title=f"what the model expects, over {len(self.text):,} characters")
+
+    def view(self, start: int = 0, length: int = 160) -> "NextCharacters":
+        return NextCharacters(self, start, length)
+
+
+def compare_with_synthesis(reading: Expectations, effects: dict) -> dict:
+    """Print the sentences of "what the model expects next" from the measured values: sure inside
+    words, unsure at word starts, and the entropy over the text against that of the model's own text
+    at T = 1 (temperature_effects, with 1.0 among its temperatures).  Returns the values."""
+    masks = word_positions(reading.text)
+    inside, start = masks["inside a word"], masks["at a word start"]
+    at_one = effects["entropy"][np.isclose(effects["temperature"], 1.0)]
+    if not at_one.size:
+        raise ValueError("the temperature effects have no T = 1 to compare with: give temperature_effects "
+                         "temperatures=[1.0]")
+    at_one = float(at_one[0])
+    first = reading.top_p[:-1, 0]
+    values = {"inside p": float(first[inside].mean()), "start p": float(first[start].mean()),
+              "inside bits": float(reading.entropy[:-1][inside].mean()),
+              "start bits": float(reading.entropy[:-1][start].mean()),
+              "text bits": float(reading.entropy.mean()), "surprise": float(reading.surprise.mean()),
+              "generated bits": at_one}
+    print(f"Inside a word the first guess has p = {values['inside p']:.2f} on average and the distribution "
+          f"{values['inside bits']:.2f} bits of entropy; at a word's first letter p = {values['start p']:.2f} "
+          f"and {values['start bits']:.2f} bits, {values['start bits'] / values['inside bits']:.1f} times as many.")
+    ratio = values["text bits"] / at_one
+    if abs(ratio - 1) < 0.1:
+        verdict = "the same within 10 %: at T = 1 the model writes about as uncertainly as it reads."
+    elif ratio > 1:
+        verdict = f"the text leaves it {ratio:.2f} times as uncertain as its own writing, which keeps to known paths."
+    else:
+        verdict = f"its own writing leaves it {1 / ratio:.2f} times as uncertain as the text."
+    print(f"Over all {len(reading.text):,} characters of the text the entropy is {values['text bits']:.2f} bits "
+          f"per character (and the surprise at what came {values['surprise']:.2f}); over the model's own text "
+          f"at T = 1 (above, {effects['seeds']} seeds of {effects['n']:,} characters) it is {at_one:.2f}; "
+          + verdict)
+    return values
+
+
+def _shown(ch: str) -> str:
+    """A character as the view prints it: the whitespace made visible."""
+    return {" ": "␣", "\n": "↵", "\t": "⇥"}.get(ch, ch)
+
+
+class NextCharacters:
+    """A stretch of text with, under each character, the model's five guesses for the next one,
+    likeliest first, shaded by probability (full green at p = 1); a red frame marks the
+    character that came.  Plain HTML with inline styles, which wraps to any width."""
+
+    def __init__(self, reading: Expectations, start: int, length: int):
+        self.reading, self.span = reading, range(start, min(start + length, len(reading.text)))
+
+    def _column(self, t: int) -> str:
+        r = self.reading
+        came = r.text[t + 1] if t + 1 < len(r.text) else None
+        cells = []
+        for i, p in zip(r.top[t].tolist(), r.top_p[t].tolist()):
+            ch = r.chars[i]
+            frame = "#c0392b" if ch == came else "transparent"
+            ink = "#fff" if p > 0.55 else "#000"
+            cells.append(f'<span style="display: block; background: rgba(20, 120, 60, {p:.2f}); color: {ink}; '
+                         f'border: 1px solid {frame}" title="{html.escape(repr(ch))}: p = {p:.2f}">'
+                         f"{html.escape(_shown(ch))}</span>")
+        head = (f'<span style="display: block; font-weight: bold; background: #eee; border-bottom: 1px solid #999">'
+                f"{html.escape(_shown(r.text[t]))}</span>")
+        return ('<span style="display: inline-block; vertical-align: top; min-width: 1.25em; text-align: center; '
+                f'margin: 0 1px 0.5em 0">{head}{"".join(cells)}</span>')
+
+    def _repr_html_(self):
+        columns = "".join(self._column(t) for t in self.span)
+        # Printed, the view may break between its lines, as a long text output does, rather than move whole to
+        # the next page and leave a blank behind.
+        return ('<style>@media print { .jp-OutputArea-child:has(.next-characters) { break-inside: auto; } }</style>'
+                '<div class="next-characters"><p style="margin: 0 0 0.4em">Under each character of the text (grey), '
+                "the five characters the model expects next, likeliest first, shaded by their probability (full "
+                "green: p = 1); a red frame marks the one that came. ␣ is a space, ↵ a new line.</p>"
+                '<div style="font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.25">'
+                f"{columns}</div></div>")
+
+    def __repr__(self):
+        r = self.reading
+        return "\n".join(f"{_shown(r.text[t])} → " + "  ".join(
+            f"{_shown(r.chars[i])} {p:.2f}" for i, p in zip(r.top[t].tolist(), r.top_p[t].tolist()))
+            for t in self.span)

@@ -1,11 +1,10 @@
-"""The views, tables, figures and widget of notebooks/5_units.ipynb, inside the trained network:
-1 · the five characters the model expects after each character of a passage, and how sure it is
-inside words and at word starts (Expectations); 2 · the unit that correlates most with each of
-a few features of the text, against its input drive and the untrained network
-(unit_correlations), a passage coloured by each such unit once (Coloured, show_units), a heat map; 3 · a slider over the
-hidden units that colours a passage by the chosen one, live (unit_browser) and static
-(static_unit_browser, every unit computed at build time); what holds across the networks of
-several seeds (units_across_networks); the summary's lines.
+"""The tables, figures and widget of notebooks/5_units.ipynb, inside the trained network:
+1 · the unit that correlates most with each of a few features of the text, against its input
+drive and the untrained network (unit_correlations), a passage coloured by each such unit once
+(Coloured, show_units), a heat map, the quotations' lengths against the window; what holds
+across the networks of several seeds (units_across_networks); 2 · a slider over the hidden units
+that colours a passage by the chosen one, live (unit_browser) and static (static_unit_browser,
+every unit computed at build time); the summary's lines.
 """
 
 import html
@@ -19,149 +18,13 @@ from shared import (
     StaticForm,
     Table,
     across_networks,
-    entropy_bits,
     range_input,
     record_findings,
     slider_script,
     subplots,
 )
 
-
-def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
-    """length characters of the text from the start of the first line after the fraction `at`
-    of it: read from h = 0, as training reads the text's start, the network is then on familiar
-    ground (begun inside a word, a state of zeros can lead it astray for hundreds of characters)."""
-    start = corpus.text.find("\n", int(len(corpus.text) * at)) + 1   # 0, the text's start, if there is none
-    return corpus.text[start:start + length]
-
-
-# --------------------------------------------------------------------------- 1 · what it expects next
-
-
-def top_next(rnn: RNN, corpus: Corpus, text: str, k: int = 5):
-    """After each character of text, read from h = 0: the k likeliest next characters and their
-    probabilities, likeliest first.  Returns (P: (n, K), top: (n, k) indices, top_p: (n, k))."""
-    P = rnnlib.probabilities(rnn, rnnlib.hidden_states(rnn, corpus.encode(text), np.zeros(rnn.m)))
-    top = np.argsort(-P, axis=1, kind="stable")[:, :k]     # (n, k): row t ranks the guesses for text[t + 1]
-    return P, top, np.take_along_axis(P, top, axis=1)
-
-
-def word_positions(text: str) -> dict:
-    """Which positions t < n - 1 of text predict what, by the characters read and next
-    (letters as text_features counts them): (n - 1,) bool masks."""
-    letter = text_features(text)["a letter just read"].astype(bool)
-    now, after = letter[:-1], letter[1:]
-    return {"inside a word": now & after, "at a word start": ~now & after, "after a word": ~after}
-
-
-class Expectations:
-    """What the model expects after each character of a text: the top k guesses, the entropy
-    and the surprise, -log2 of the probability it gave the character that came."""
-
-    def __init__(self, rnn: RNN, corpus: Corpus, text: str, k: int = 5):
-        self.text, self.chars = text, corpus.chars
-        P, self.top, self.top_p = top_next(rnn, corpus, text, k)
-        self.entropy = entropy_bits(P)                                      # (n,)
-        came = corpus.encode(text)[1:]
-        self.surprise = -np.log2(P[np.arange(len(came)), came])             # (n - 1,)
-        self.right = self.top[:-1, 0] == came                               # (n - 1,) the first guess came
-
-    def table(self) -> Table:
-        """Per kind of position: how many, the first guess's mean probability, how often it is
-        right, the mean entropy and the mean surprise."""
-        rows = [[name, int(mask.sum()), float(self.top_p[:-1, 0][mask].mean()), float(100 * self.right[mask].mean()),
-                 float(self.entropy[:-1][mask].mean()), float(self.surprise[mask].mean())]
-                for name, mask in word_positions(self.text).items() if mask.any()]
-        return Table(["next character", "positions", "p of the first guess", "first guess right (%)",
-                      "entropy (bits)", "surprise (bits)"], rows, float_format="{:.2f}",
-                     title=f"what the model expects, over {len(self.text):,} characters")
-
-    def view(self, start: int = 0, length: int = 160) -> "NextCharacters":
-        return NextCharacters(self, start, length)
-
-
-def compare_with_synthesis(reading: Expectations, effects: dict) -> dict:
-    """Print the sentences of part 1 from the measured values: sure inside words, unsure at
-    word starts, and the entropy over the text against that of the model's own text at T = 1
-    (helpers_3_synthesis.temperature_effects, with 1.0 among its temperatures).  Returns the values."""
-    masks = word_positions(reading.text)
-    inside, start = masks["inside a word"], masks["at a word start"]
-    at_one = effects["entropy"][np.isclose(effects["temperature"], 1.0)]
-    if not at_one.size:
-        raise ValueError("the temperature effects have no T = 1 to compare with: give temperature_effects "
-                         "temperatures=[1.0]")
-    at_one = float(at_one[0])
-    first = reading.top_p[:-1, 0]
-    values = {"inside p": float(first[inside].mean()), "start p": float(first[start].mean()),
-              "inside bits": float(reading.entropy[:-1][inside].mean()),
-              "start bits": float(reading.entropy[:-1][start].mean()),
-              "text bits": float(reading.entropy.mean()), "surprise": float(reading.surprise.mean()),
-              "generated bits": at_one}
-    print(f"Inside a word the first guess has p = {values['inside p']:.2f} on average and the distribution "
-          f"{values['inside bits']:.2f} bits of entropy; at a word's first letter p = {values['start p']:.2f} "
-          f"and {values['start bits']:.2f} bits, {values['start bits'] / values['inside bits']:.1f} times as many.")
-    ratio = values["text bits"] / at_one
-    if abs(ratio - 1) < 0.1:
-        verdict = "the same within 10 %: at T = 1 the model writes about as uncertainly as it reads."
-    elif ratio > 1:
-        verdict = f"the text leaves it {ratio:.2f} times as uncertain as its own writing, which keeps to known paths."
-    else:
-        verdict = f"its own writing leaves it {1 / ratio:.2f} times as uncertain as the text."
-    print(f"Over all {len(reading.text):,} characters of the text the entropy is {values['text bits']:.2f} bits "
-          f"per character (and the surprise at what came {values['surprise']:.2f}); over the model's own text "
-          f"at T = 1 (notebook 3, {effects['seeds']} seeds of {effects['n']:,} characters) it is {at_one:.2f}; "
-          + verdict)
-    return values
-
-
-def _shown(ch: str) -> str:
-    """A character as the view prints it: the whitespace made visible."""
-    return {" ": "␣", "\n": "↵", "\t": "⇥"}.get(ch, ch)
-
-
-class NextCharacters:
-    """A stretch of text with, under each character, the model's five guesses for the next one,
-    likeliest first, shaded by probability (full green at p = 1); a red frame marks the
-    character that came.  Plain HTML with inline styles, which wraps to any width."""
-
-    def __init__(self, reading: Expectations, start: int, length: int):
-        self.reading, self.span = reading, range(start, min(start + length, len(reading.text)))
-
-    def _column(self, t: int) -> str:
-        r = self.reading
-        came = r.text[t + 1] if t + 1 < len(r.text) else None
-        cells = []
-        for i, p in zip(r.top[t].tolist(), r.top_p[t].tolist()):
-            ch = r.chars[i]
-            frame = "#c0392b" if ch == came else "transparent"
-            ink = "#fff" if p > 0.55 else "#000"
-            cells.append(f'<span style="display: block; background: rgba(20, 120, 60, {p:.2f}); color: {ink}; '
-                         f'border: 1px solid {frame}" title="{html.escape(repr(ch))}: p = {p:.2f}">'
-                         f"{html.escape(_shown(ch))}</span>")
-        head = (f'<span style="display: block; font-weight: bold; background: #eee; border-bottom: 1px solid #999">'
-                f"{html.escape(_shown(r.text[t]))}</span>")
-        return ('<span style="display: inline-block; vertical-align: top; min-width: 1.25em; text-align: center; '
-                f'margin: 0 1px 0.5em 0">{head}{"".join(cells)}</span>')
-
-    def _repr_html_(self):
-        columns = "".join(self._column(t) for t in self.span)
-        # Printed, the view may break between its lines, as a long text output does, rather than move whole to
-        # the next page and leave a blank behind.
-        return ('<style>@media print { .jp-OutputArea-child:has(.next-characters) { break-inside: auto; } }</style>'
-                '<div class="next-characters"><p style="margin: 0 0 0.4em">Under each character of the text (grey), '
-                "the five characters the model expects next, likeliest first, shaded by their probability (full "
-                "green: p = 1); a red frame marks the one that came. ␣ is a space, ↵ a new line.</p>"
-                '<div style="font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.25">'
-                f"{columns}</div></div>")
-
-    def __repr__(self):
-        r = self.reading
-        return "\n".join(f"{_shown(r.text[t])} → " + "  ".join(
-            f"{_shown(r.chars[i])} {p:.2f}" for i, p in zip(r.top[t].tolist(), r.top_p[t].tolist()))
-            for t in self.span)
-
-
-# --------------------------------------------------------------------------- 2 · what the units follow
+# --------------------------------------------------------------------------- 1 · what the units follow
 
 
 def text_features(text: str) -> dict:
@@ -323,7 +186,7 @@ def plot_unit_heatmap(H, text: str, units, start: int = 0, length: int = 60):
         f"are beyond ±0.9.")
 
 
-# --------------------------------------------------------------------------- 3 · a hidden-unit browser
+# --------------------------------------------------------------------------- 2 · a hidden-unit browser
 
 # An activation in [-1, 1] is kept to the nearest 1/20 in the static browser, one letter each.
 LEVELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
@@ -488,19 +351,15 @@ def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshol
 # --------------------------------------------------------------------------- summary
 
 
-def summary(expected: dict, reading: UnitReading, threshold: float = 0.5, across: dict | None = None) -> list:
-    """A line for part 1 and, for the units, what holds across networks (units_across_networks'
-    facts) or else this network's reading: printed and kept in the findings record."""
-    lines = [f"Expectations: the first guess has p = {expected['inside p']:.2f} inside words "
-             f"({expected['inside bits']:.2f} bits of entropy), {expected['start p']:.2f} at word starts "
-             f"({expected['start bits']:.2f} bits); {expected['text bits']:.2f} bits per character reading the "
-             f"text, {expected['generated bits']:.2f} writing at T = 1."]
+def summary(reading: UnitReading, threshold: float = 0.5, across: dict | None = None) -> list:
+    """What holds across networks (units_across_networks' facts) or else this network's reading:
+    printed and kept in the findings record."""
     if across:
-        lines += [f"Hidden units: {line}" for line, _ in across.values()]
+        lines = [f"Hidden units: {line}" for line, _ in across.values()]
     else:
         top = reading.by_strength()[0]
-        lines.append(f"Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ "
-                     f"{threshold}; the strongest, unit {top}, “{reading.strongest[top][0]}” "
-                     f"(r = {reading.strongest[top][1]:+.2f}).")
+        lines = [f"Hidden units: {len(reading.strong(threshold))} of {reading.m} follow a feature at |r| ≥ "
+                 f"{threshold}; the strongest, unit {top}, “{reading.strongest[top][0]}” "
+                 f"(r = {reading.strongest[top][1]:+.2f})."]
     record_findings("5_units", lines)
     return lines

@@ -1,9 +1,10 @@
 """What several of the report's notebooks use, beside each notebook's own helper module
-(helpers_1_gradient_check.py ... helpers_6_beyond.py): figures as sharp PNGs, each with a
+(helpers_1_gradient_check.py ... helpers_7_conclusions.py) and report_runs.py: figures as sharp PNGs, each with a
 description for readers who cannot see it (DescribedFigure, made by `subplots`); bits per
 character, perplexity and a bits axis (notebooks 2, 4 and 6); the small Table (1, 2, 5 and 6);
-the entropy of a distribution (3 and 5); the finished main run, loaded or trained
-(load_or_train_best: 3, 4 and 5); and the static slider's scaffold with the class that carries
+the finished main run, loaded or trained
+(load_or_train_best: 3, 4 and 5), and a passage of its text from the start of a line (passage: 3
+and 5); and the static slider's scaffold with the class that carries
 a widget's static form (the temperature slider of 3, the hidden-unit browser of 5); the report's
 scale (SCALE, scaled: how many updates its runs make), its verdict rule (compare, band_verdict,
 across_networks: every comparison over the same seeds, each seed's value shown) and its findings
@@ -113,11 +114,6 @@ def perplexity(bits_per_char):
     return 2.0 ** np.asarray(bits_per_char)
 
 
-def entropy_bits(P) -> np.ndarray:
-    """(n,) entropy of each row of P, in bits: -sum_k p_k log2 p_k."""
-    return -(P * np.log2(np.maximum(P, 1e-300))).sum(axis=1)
-
-
 class Table:
     """A small table: shown as HTML in notebooks and as aligned text elsewhere.
 
@@ -195,6 +191,14 @@ def _run_on(checkpoint: Path, corpus: Corpus) -> TrainingState | None:
     except (OSError, ValueError):  # none, or damaged: there is nothing to finish
         return None
     return run if run.trained_on(corpus) else None
+
+
+def passage(corpus: Corpus, length: int, at: float = 0.5) -> str:
+    """length characters of the text from the start of the first line after the fraction `at`
+    of it: read from h = 0, as training reads the text's start, the network is then on familiar
+    ground (begun inside a word, a state of zeros can lead it astray for hundreds of characters)."""
+    start = corpus.text.find("\n", int(len(corpus.text) * at)) + 1   # 0, the text's start, if there is none
+    return corpus.text[start:start + length]
 
 
 # ----------------------------------------------------------------------------- static sliders

@@ -3,9 +3,11 @@
 
 import html
 import json
+import math
 import re
 
 import numpy as np
+import pytest
 
 import helpers_3_synthesis as synthesis
 import rnnlib
@@ -104,3 +106,77 @@ def test_the_explorer_carries_the_static_slider_for_exports(small_corpus, traine
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.widget.model_id
     assert bundle["text/html"] == synthesis.static_temperature_slider(rnn, small_corpus, length=60, seed=3)
 
+
+# what the model expects next, reading --------------------------------------------------------------------
+
+def test_the_top_five_are_the_likeliest_next_characters_in_order(small_corpus, trained):
+    tiny = trained[0]
+    text = small_corpus.text[:60]
+    P, top, top_p = synthesis.top_next(tiny, small_corpus, text)
+    assert np.array_equal(P, rnnlib.probabilities(tiny, rnnlib.hidden_states(tiny, small_corpus.encode(text),
+                                                                             np.zeros(tiny.m))))
+    assert top.shape == top_p.shape == (60, 5)
+    h = np.zeros(tiny.m)
+    for t, ch in enumerate(text):  # plain: one step at a time, then the five largest by sorting all K
+        h = np.tanh(tiny.W @ h + tiny.U[:, small_corpus.char_to_ind[ch]] + tiny.b)
+        o = tiny.V @ h + tiny.c
+        p = np.exp(o - o.max()) / np.exp(o - o.max()).sum()
+        order = sorted(range(small_corpus.K), key=lambda k: -p[k])[:5]
+        assert top[t].tolist() == order
+        np.testing.assert_allclose(top_p[t], p[order], rtol=1e-12)
+    assert np.all(np.diff(top_p, axis=1) <= 0) and np.all(top_p.sum(axis=1) <= 1 + 1e-12)
+    assert top_p[:, 0].max() > 0.5  # trained: somewhere it is sure
+
+
+def test_positions_are_told_apart_by_the_characters_read_and_next():
+    masks = synthesis.word_positions("ab c!d")
+    assert {name: np.flatnonzero(mask).tolist() for name, mask in masks.items()} == {
+        "inside a word": [0], "at a word start": [2, 4], "after a word": [1, 3]}
+
+
+def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, trained, capsys, tmp_path):
+    tiny = trained[0]
+    text = small_corpus.text
+    reading = synthesis.Expectations(tiny, small_corpus, text)
+    P = synthesis.top_next(tiny, small_corpus, text)[0]
+    came = small_corpus.encode(text)[1:]
+    np.testing.assert_allclose(reading.surprise, -np.log2(P[np.arange(len(came)), came]))
+    assert np.all(reading.entropy <= math.log2(small_corpus.K) + 1e-12)
+    table = reading.table()
+    assert sum(row[1] for row in table.rows) == len(text) - 1
+    effects = {"temperature": np.array([0.5, 1.0]), "entropy": np.array([0.3, 1.7]), "seeds": 2, "n": 50}
+    values = synthesis.compare_with_synthesis(reading, effects)
+    out = capsys.readouterr().out
+    inside = next(row for row in table.rows if row[0] == "inside a word")
+    assert values["inside p"] == inside[2] and values["inside bits"] == inside[4]
+    assert values["generated bits"] == 1.7 and "at T = 1 (above, 2 seeds of 50 characters) it is 1.70" in out
+    assert f"the entropy is {reading.entropy.mean():.2f} bits per character" in out
+    measured = {"temperature": np.array([0.5, 1.0, 1.5]), "entropy": np.array([0.3, 1.7, 2.5]),
+                "known words": np.array([0.9, 0.8, 0.5]), "distinct words": np.array([0.4, 0.6, 0.9])}
+    with pytest.MonkeyPatch.context() as patch:  # the findings record in a folder of the test's
+        patch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+        synthesis.synthesis_summary(measured, values)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and f"{values['text bits']:.2f} bits per character reading the text, 1.70" in lines[-1]
+    with pytest.raises(ValueError, match="no T = 1"):
+        synthesis.compare_with_synthesis(reading, {**effects, "temperature": np.array([0.5, 1.5])})
+
+
+def test_the_view_escapes_the_text_and_frames_what_came(markup):
+    rnn, corpus = markup
+    reading = synthesis.Expectations(rnn, corpus, corpus.text[:90])
+    page = reading.view(0, 60)._repr_html_()
+    assert "<script" not in page and "<b>" not in page and "<!--" not in page
+    cells = re.findall(r'<span style="display: block[^>]*>(.*?)</span>', page)
+    shown = [[corpus.text[t]] + [reading.chars[i] for i in reading.top[t]] for t in range(60)]
+    assert cells == [html.escape(synthesis._shown(ch)) for column in shown for ch in column]
+    assert "&lt;" in cells and "&amp;" in cells and page.count("display: inline-block") == 60
+    framed = sum(corpus.text[t + 1] in [reading.chars[i] for i in reading.top[t]] for t in range(60))
+    assert page.count("border: 1px solid #c0392b") == framed > 50  # it learnt the text: what came is in its five
+    first = repr(reading.view(0, 2)).splitlines()[0]
+    assert first.startswith("< → ") and len(first.split("  ")) == 5
+
+
+def test_entropy_in_bits_of_each_row():
+    P = np.array([[0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
+    assert synthesis.entropy_bits(P).tolist() == [2.0, 0.0, 1.0]

@@ -208,9 +208,9 @@ def test_the_sigma_sentence_gives_the_share_the_first_step_moves_by_less_than_ni
 
 
 def test_the_runs_come_for_each_seed_at_equal_characters_and_at_equal_updates(small_corpus, monkeypatch):
-    monkeypatch.setattr(gradients, "HELD_OUT", 50)
+    monkeypatch.setattr(report_runs, "HELD_OUT", 50)
     windows, unclipped = report_runs.train_runs(small_corpus, seq_lengths=(5, 10), updates=8, unclipped_updates=12,
-                                              seeds=range(3))
+                                                seeds=range(3))
     assert sorted(unclipped) == [0, 1, 2] and all(len(run["smooth_loss"]) == 12 for run in unclipped.values())
     characters = gradients.by_window(windows, "characters")
     updates = gradients.by_window(windows, "updates")

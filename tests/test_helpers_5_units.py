@@ -1,10 +1,9 @@
-"""Notebook 5 · Inside the network (notebooks/helpers_5_units.py): what the model expects next,
-the units that follow simple features of the text, and the hidden-unit browser, live and static
-(its static slider moved in Chromium, offline)."""
+"""Notebook 5 · Inside the network (notebooks/helpers_5_units.py): the units that follow simple
+features of the text, and the hidden-unit browser, live and static (its static slider moved in
+Chromium, offline)."""
 
 import html
 import json
-import math
 import re
 
 import nbformat
@@ -30,73 +29,7 @@ def static_data(page: str) -> dict:
     return json.loads(re.search(r'<script type="application/json">(.*?)</script>', page, re.S).group(1))
 
 
-# 1 · what the model expects next ------------------------------------------------------------------
-
-def test_the_top_five_are_the_likeliest_next_characters_in_order(small_corpus, tiny):
-    text = small_corpus.text[:60]
-    P, top, top_p = units.top_next(tiny, small_corpus, text)
-    assert np.array_equal(P, rnnlib.probabilities(tiny, rnnlib.hidden_states(tiny, small_corpus.encode(text),
-                                                                             np.zeros(tiny.m))))
-    assert top.shape == top_p.shape == (60, 5)
-    h = np.zeros(tiny.m)
-    for t, ch in enumerate(text):  # plain: one step at a time, then the five largest by sorting all K
-        h = np.tanh(tiny.W @ h + tiny.U[:, small_corpus.char_to_ind[ch]] + tiny.b)
-        o = tiny.V @ h + tiny.c
-        p = np.exp(o - o.max()) / np.exp(o - o.max()).sum()
-        order = sorted(range(small_corpus.K), key=lambda k: -p[k])[:5]
-        assert top[t].tolist() == order
-        np.testing.assert_allclose(top_p[t], p[order], rtol=1e-12)
-    assert np.all(np.diff(top_p, axis=1) <= 0) and np.all(top_p.sum(axis=1) <= 1 + 1e-12)
-    assert top_p[:, 0].max() > 0.5  # trained: somewhere it is sure
-
-
-def test_positions_are_told_apart_by_the_characters_read_and_next():
-    masks = units.word_positions("ab c!d")
-    assert {name: np.flatnonzero(mask).tolist() for name, mask in masks.items()} == {
-        "inside a word": [0], "at a word start": [2, 4], "after a word": [1, 3]}
-
-
-def test_the_table_and_the_sentences_come_from_the_same_values(small_corpus, tiny, capsys, tmp_path):
-    text = small_corpus.text
-    reading = units.Expectations(tiny, small_corpus, text)
-    P = units.top_next(tiny, small_corpus, text)[0]
-    came = small_corpus.encode(text)[1:]
-    np.testing.assert_allclose(reading.surprise, -np.log2(P[np.arange(len(came)), came]))
-    assert np.all(reading.entropy <= math.log2(small_corpus.K) + 1e-12)
-    table = reading.table()
-    assert sum(row[1] for row in table.rows) == len(text) - 1
-    effects = {"temperature": np.array([0.5, 1.0]), "entropy": np.array([0.3, 1.7]), "seeds": 2, "n": 50}
-    values = units.compare_with_synthesis(reading, effects)
-    out = capsys.readouterr().out
-    inside = next(row for row in table.rows if row[0] == "inside a word")
-    assert values["inside p"] == inside[2] and values["inside bits"] == inside[4]
-    assert values["generated bits"] == 1.7 and "at T = 1 (notebook 3, 2 seeds of 50 characters) it is 1.70" in out
-    assert f"the entropy is {reading.entropy.mean():.2f} bits per character" in out
-    with pytest.MonkeyPatch.context() as patch:  # the findings record in a folder of the test's
-        patch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
-        units.summary(values, units.UnitReading(tiny, small_corpus, text))
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and f"{values['text bits']:.2f} bits per character reading the text, 1.70" in lines[0]
-    with pytest.raises(ValueError, match="no T = 1"):
-        units.compare_with_synthesis(reading, {**effects, "temperature": np.array([0.5, 1.5])})
-
-
-def test_the_view_escapes_the_text_and_frames_what_came(markup):
-    rnn, corpus = markup
-    reading = units.Expectations(rnn, corpus, corpus.text[:90])
-    page = reading.view(0, 60)._repr_html_()
-    assert "<script" not in page and "<b>" not in page and "<!--" not in page
-    cells = re.findall(r'<span style="display: block[^>]*>(.*?)</span>', page)
-    shown = [[corpus.text[t]] + [reading.chars[i] for i in reading.top[t]] for t in range(60)]
-    assert cells == [html.escape(units._shown(ch)) for column in shown for ch in column]
-    assert "&lt;" in cells and "&amp;" in cells and page.count("display: inline-block") == 60
-    framed = sum(corpus.text[t + 1] in [reading.chars[i] for i in reading.top[t]] for t in range(60))
-    assert page.count("border: 1px solid #c0392b") == framed > 50  # it learnt the text: what came is in its five
-    first = repr(reading.view(0, 2)).splitlines()[0]
-    assert first.startswith("< → ") and len(first.split("  ")) == 5
-
-
-# 2 · what the units follow ------------------------------------------------------------------------
+# 1 · what the units follow ------------------------------------------------------------------------
 
 def test_text_features_and_the_units_that_follow_them(small_corpus, trained):
     features = units.text_features('ab "cd"\nef')
@@ -158,7 +91,7 @@ def test_a_unit_best_for_several_features_is_shown_once_under_each_caption(monke
                                                                    shown[0].caption.splitlines()]
 
 
-# 3 · the hidden-unit browser ----------------------------------------------------------------------
+# 2 · the hidden-unit browser ----------------------------------------------------------------------
 
 def test_the_browsers_strongest_features_agree_with_the_best_unit_per_feature(small_corpus, tiny):
     passage = small_corpus.text

@@ -49,11 +49,6 @@ def test_bits_per_character_nats_and_perplexity_undo_each_other():
     assert shared.perplexity(3.0) == 8.0
 
 
-def test_entropy_in_bits_of_each_row():
-    P = np.array([[0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
-    assert shared.entropy_bits(P).tolist() == [2.0, 0.0, 1.0]
-
-
 def test_table_shows_as_text_and_html():
     table = shared.Table(["name", "value", "count"], [["a<b", 1.5e-7, 12_345], ["c", math.nan, 2]],
                          title="t")
