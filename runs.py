@@ -15,6 +15,9 @@ What travels to a worker: the function, by its module and name (the worker impor
 worker needs this project installed), and its arguments, pickled, the text among them; a
 worker reads no file of the user's.  Each worker runs one job at a time with one BLAS thread,
 so a run's result is bit for bit what the same rnnlib.train call gives in one process.
+
+Dask itself is cluster.py's: connecting to a scheduler, the messages when none answers, sending
+jobs and texts to its workers, and undoing in a worker what Dask's nanny does to memory allocation.
 """
 
 from __future__ import annotations
@@ -23,13 +26,11 @@ import atexit
 import collections
 import concurrent.futures
 import contextlib
-import ctypes
 import hashlib
 import math
 import numbers
 import os
 import signal
-import sys
 import threading
 import time
 import weakref
@@ -39,9 +40,10 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+import cluster
 import rnnlib
+from cluster import SchedulerUnreachable as SchedulerUnreachable  # what Runner raises
 
-CONNECT_TIMEOUT = 10  # seconds a Dask scheduler has to answer
 # The code a run's result depends on: a cached result is valid while these files are unchanged.
 CODE_FILES = (Path(rnnlib.__file__), Path(__file__))
 
@@ -160,10 +162,6 @@ class RunFailed(Exception):
         self.job, self.lost = job, lost
 
 
-class SchedulerUnreachable(ConnectionError):
-    """No Dask scheduler answered at the address given."""
-
-
 def _describe(function, args) -> str:
     shown = next((repr(a) for a in args if isinstance(a, Spec)), "")
     return f"{getattr(function, '__name__', 'job')}({shown})" if shown else getattr(function, "__name__", "job")
@@ -184,20 +182,10 @@ def _init_worker(parent: int):
     threading.Thread(target=exit_with_parent, daemon=True).start()
 
 
-def _unfix_mmap_threshold():
-    """Dask's nanny starts its workers with MALLOC_TRIM_THRESHOLD_ set, and setting it fixes glibc's
-    mmap threshold at 128 KiB: every array the size of the parameters (220 kB at m = 100), made
-    each update, is then mapped and unmapped, and a run at m = 100 takes about 1.6 times as long.
-    Let arrays of up to 32 MiB (glibc's own ceiling) come from the heap again."""
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ and sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):  # not glibc
-            ctypes.CDLL("libc.so.6").mallopt(-3, 32 * 2**20)  # -3: M_MMAP_THRESHOLD
-
-
 def _call(function, *args):
     """A job, in a worker: one BLAS thread, so that runs side by side do not compete for cores
     (numpy is loaded by now, so threadpoolctl finds its BLAS)."""
-    _unfix_mmap_threshold()
+    cluster.unfix_mmap_threshold()
     with threadpool_limits(limits=1):
         return function(*args)
 
@@ -214,7 +202,7 @@ class Runner:
     meanwhile: more jobs then run at once).  scheduler: a Dask scheduler's
     address (e.g. tcp://host:8786) instead; workers is then the cluster's business (start them
     with `dask worker ADDRESS --nthreads 1`, so each runs one job at a time).  Raises
-    SchedulerUnreachable if it does not answer within CONNECT_TIMEOUT seconds.
+    SchedulerUnreachable if it does not answer within cluster.CONNECT_TIMEOUT seconds.
 
     submit returns a concurrent.futures.Future: its result is the job's return value; its
     exception RunFailed (the job raised, or its worker died) or CancelledError (cancelled).
@@ -233,8 +221,7 @@ class Runner:
         self._executors = {}                   # slot -> loky executor (local engine)
         self._thread = None
         self._cancelled = False
-        self._client = _connect(scheduler) if scheduler else None
-        self._scattered = {}                   # long text -> its Dask future (the text, on the cluster)
+        self._cluster = cluster.Cluster(scheduler) if scheduler else None
         _live_runners.add(self)
 
     def submit(self, function, *args) -> concurrent.futures.Future:
@@ -243,7 +230,7 @@ class Runner:
         with self._lock:
             if self._cancelled:
                 raise RuntimeError("this Runner was cancelled: make a new one")
-            if self._client is not None:
+            if self._cluster is not None:
                 self._submit_dask(future, function, args)
             else:
                 self._pending.append((future, function, args))
@@ -278,26 +265,27 @@ class Runner:
         for future, _, _ in pending:
             future.cancel()
         for engine_future, (future, *_) in running:
-            if self._client is not None:
+            if self._cluster is not None:
                 engine_future.cancel()
             _settle(future, exception=concurrent.futures.CancelledError())
         # loky's shutdown trips over a job it has not handed to its worker yet: let it do that first
         deadline = time.monotonic() + 1
         for engine_future, _ in running:
-            while not (self._client or engine_future.running() or engine_future.done()) and time.monotonic() < deadline:
+            while (not (self._cluster or engine_future.running() or engine_future.done())
+                   and time.monotonic() < deadline):
                 time.sleep(0.01)
         for executor in executors:
             executor.shutdown(wait=False, kill_workers=True)
-        if self._client is not None:
-            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
 
     def close(self) -> None:
         """Wait for the jobs submitted, then let the workers go."""
         with self._lock:
             while (self._pending or self._running or self._thread) and not self._cancelled:
                 self._lock.wait(0.2)
-        if self._client is not None and not self._cancelled:
-            self._client.close()
+        if self._cluster is not None and not self._cancelled:
+            self._cluster.close()
 
     def __enter__(self):
         return self
@@ -356,16 +344,8 @@ class Runner:
 
     # --- the Dask engine: the scheduler queues and places the jobs
 
-    def _on_cluster(self, arg):
-        """A long text is sent to the cluster once, and each job gets its Dask future instead."""
-        if not (isinstance(arg, str) and len(arg) > 100_000):
-            return arg
-        if arg not in self._scattered:
-            self._scattered[arg] = self._client.scatter(arg, hash=True)
-        return self._scattered[arg]
-
     def _submit_dask(self, future, function, args):
-        engine_future = self._client.submit(_call, function, *(self._on_cluster(arg) for arg in args), pure=False)
+        engine_future = self._cluster.submit(_call, function, *args)
         future.set_running_or_notify_cancel()
         self._running[engine_future] = future, function, args, None
 
@@ -380,12 +360,9 @@ class Runner:
                 _settle(future, result=engine_future.result())
                 return
             error = engine_future.exception() if engine_future.status == "error" else None
-            from distributed.scheduler import KilledWorker
-            if error is None or isinstance(error, KilledWorker):
-                _settle(future, exception=RunFailed(
-                    f"{_describe(function, args)} was lost: {error or 'the cluster dropped it'} (the Dask "
-                    f"scheduler gives up on a job whose workers keep dying); it can be submitted again",
-                    args, lost=True))
+            if why := cluster.lost(error):
+                _settle(future, exception=RunFailed(f"{_describe(function, args)} was lost: {why}; it can be "
+                                                    f"submitted again", args, lost=True))
             else:
                 _settle(future, exception=_failed(function, args, error))
 
@@ -402,39 +379,6 @@ def _settle(future, result=None, exception=None):
     """Give future its outcome unless it has one (a cancelled job's worker may still answer)."""
     with contextlib.suppress(concurrent.futures.InvalidStateError):
         future.set_exception(exception) if exception is not None else future.set_result(result)
-
-
-def _connect(address: str):
-    from distributed import Client
-    from distributed.security import Security
-    if address.startswith("tls://") and Security().get_connection_args("client")["ssl_context"] is None:
-        # refused now: Client would fail with a TypeError, then hang 20 s in its cleanup
-        raise SchedulerUnreachable(
-            f"{address} is a TLS address, and this client has no certificate: give the files in Dask's "
-            f"configuration, e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT "
-            f"and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (README.md, \"On a Dask cluster\")")
-    try:
-        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, ValueError, TypeError) as err:  # refused, timed out, or not an address at all
-        raise SchedulerUnreachable(
-            f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT} s ({type(err).__name__}): "
-            f"check the address, or start one and its workers: {_start_commands(address)} (README.md, "
-            f"\"On a Dask cluster\")") from None
-
-
-def _start_commands(address: str) -> str:
-    """The commands that start a scheduler at address and its workers, with the `dask` of this Python's
-    environment (not on PATH unless it is activated), as the user would type it from here."""
-    dask = Path(sys.executable).with_name("dask")
-    with contextlib.suppress(ValueError):
-        dask = dask.relative_to(Path.cwd())
-    scheme, _, rest = address.rpartition("://")
-    host, _, port = rest.rpartition(":")
-    if scheme in ("", "tcp") and host in ("127.0.0.1", "localhost"):  # this machine alone: nothing listens beyond it
-        return (f"`{dask} scheduler --host {host} --port {port} --dashboard-address {host}:8787`, then "
-                f"`{dask} worker {address} --nthreads 1 --host {host} --dashboard-address {host}:0`")
-    return (f"`{dask} scheduler` on that machine, then `{dask} worker {address} --nthreads 1` on each, on a "
-            f"network you trust")
 
 
 def map(function, jobs, *, workers: int | None = None, scheduler: str | None = None):

@@ -132,7 +132,7 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
     assert stopped, done.stderr
     # Before it, nothing of ours: at most a seed run's worker that the kernel's shutdown interrupted while
     # it was still importing (ipykernel sends its children SIGINT; a worker ignores it once started)
-    ours = ("rnnlib", "build_report", "helpers_2_training.py", "shared.py", "runs.py")
+    ours = ("rnnlib", "build_report", "helpers_2_training.py", "shared.py", "runs.py", "cluster.py")
     assert not any(name in line for line in earlier for name in ours), done.stderr
     update = int(stopped.group(1).replace(",", ""))
     assert 301 <= update < total and rnnlib.load_checkpoint(run).update == update

@@ -91,11 +91,12 @@ def test_test_pythons_says_which_pythons_it_did_not_find_and_fails(tmp_path):
     assert not (tmp_path / ".venvs").exists()
 
 
-def test_rnnlib_and_runs_are_installed_so_they_import_from_any_folder(tmp_path):
+def test_rnnlib_runs_and_cluster_are_installed_so_they_import_from_any_folder(tmp_path):
     # pytest's pythonpath leaves this folder out, so only the install can find them (as worker processes must)
-    found = subprocess.run([sys.executable, "-c", "import rnnlib, runs; print(rnnlib.__file__); print(runs.__file__)"],
+    modules = ("rnnlib", "runs", "cluster")
+    found = subprocess.run([sys.executable, "-c", "; ".join(f"import {m}; print({m}.__file__)" for m in modules)],
                            cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
-    assert [Path(f) for f in found] == [ROOT / "rnnlib.py", ROOT / "runs.py"]
+    assert [Path(f) for f in found] == [ROOT / f"{m}.py" for m in modules]
 
 
 def test_requirements_are_pinned_once_each():

@@ -17,6 +17,7 @@ import psutil
 import pytest
 from threadpoolctl import threadpool_info
 
+import cluster
 import rnnlib
 import runs
 
@@ -85,7 +86,7 @@ def test_runs_on_a_dask_cluster_are_bit_for_bit_the_train_calls(dask_scheduler, 
 
 
 def test_an_unreachable_scheduler_is_named(free_port, monkeypatch):
-    monkeypatch.setattr(runs, "CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
     with pytest.raises(runs.SchedulerUnreachable, match=f"no Dask scheduler answered at tcp://127.0.0.1:{free_port} "
                                                           f"within 1 s"):
         list(runs.map(runs.run, [(SPECS[0], TEXT)], scheduler=f"tcp://127.0.0.1:{free_port}"))

@@ -38,7 +38,7 @@ def test_rnnlib_holds_the_computation_only():
     text = (ROOT / "rnnlib.py").read_text(encoding="utf-8")
     for presentation in ("import html", "matplotlib", "ipywidgets", "_repr_html_", "109.55", "PUBLISHED"):
         assert presentation not in text, presentation
-    for dispatching in ("joblib", "loky", "dask", "distributed"):  # runs.py's business
+    for dispatching in ("joblib", "loky", "dask", "distributed"):  # runs.py's and cluster.py's business
         assert dispatching not in text, dispatching
 
 

@@ -158,7 +158,7 @@ def test_ctrl_c_keeps_the_finished_rows_and_the_rerun_trains_the_others(folder):
     assert child.returncode == 130, err
     # no traceback of ours; a worker that the terminal's Ctrl-C meets while it is still importing (before
     # it ignores SIGINT) may print its own, and is killed with the rest
-    assert not any(name in err for name in ("runs.py", "sweep.py", "cli_common.py", "rnnlib.py")), err
+    assert not any(name in err for name in ("runs.py", "cluster.py", "sweep.py", "cli_common.py", "rnnlib.py")), err
     assert workers and not any(alive(pid) for pid in workers)  # none left training in the background
     kept = rows(out)
     assert 1 <= len(kept) < 4 and f"Stopped: {len(kept)} of the 4 runs are in stopped.csv" in said
