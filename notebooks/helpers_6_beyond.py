@@ -32,15 +32,32 @@ def generalisation_table(run: HeldOutRun, updates=(0, 10_000, 50_000, 100_000)) 
                  title="bits per character, the same parameters on both", float_format="{:.3f}")
 
 
+def normal_reading(run: HeldOutRun) -> dict:
+    """{"held out" / "training": (bits per character over the text's 1,000-character stretches that
+    the final parameters read better than a uniform guess, the share of stretches read worse)}: a
+    network whose fixed parameters fall into a state that predicts worse than knowing nothing (one
+    seed's did, on this machine) is measured where it reads the text, and the rest counted."""
+    uniform = math.log2(run.history.best.K)
+    return {text: (float(bits[bits <= uniform].mean()) if (bits <= uniform).any() else math.nan,
+                   float((bits > uniform).mean())) for text, bits in run.stretches.items()}
+
+
 def generalisation_verdict(run: HeldOutRun) -> float:
-    """Print what the measurement of held_out_run supports, drawn from its last measurement and
-    the first one after training began; return the last gap in bits per character."""
+    """Print what the measurement of held_out_run supports, drawn from its final parameters'
+    stretches (normal_reading) and the first measurement after training began; return the gap."""
     held_bpc, seen_bpc = run.held_out_bpc, run.training_bpc
     u, first = max(held_bpc), min(k for k in held_bpc if k > 0)
-    held, seen = held_bpc[u], seen_bpc[u]
+    reading = normal_reading(run)
+    (held, held_stuck), (seen, seen_stuck) = reading["held out"], reading["training"]
     gap, first_gap = held - seen, held_bpc[first] - seen_bpc[first]
-    print(f"After {u:,} updates: {held:.3f} bits per character held out, {seen:.3f} on as much training text "
-          f"(gap {gap:+.3f}; after {first:,} updates {first_gap:+.3f}).")
+    print(f"After {u:,} updates, over 1,000-character stretches: {held:.3f} bits per character held out, {seen:.3f} "
+          f"on as much training text (gap {gap:+.3f}; after {first:,} updates, the whole texts: {first_gap:+.3f}).")
+    if held_stuck or seen_stuck:
+        print(f"With its final parameters fixed, the network reads {seen_stuck:.0%} of the training text's stretches "
+              f"and {held_stuck:.0%} of the held-out text's worse than a uniform guess over the "
+              f"{run.history.best.K} characters ({math.log2(run.history.best.K):.2f} bits): there it has fallen "
+              f"into a state that predicts worse than knowing nothing. The bits above leave those stretches out; "
+              f"over the whole texts: {held_bpc[u]:.3f} held out, {seen_bpc[u]:.3f} training.")
     if gap > 0.1 * seen:
         print("The held-out text is predicted clearly worse than the training text: the network has begun to fit "
               "the text it trains on.")
@@ -48,8 +65,7 @@ def generalisation_verdict(run: HeldOutRun) -> float:
         print("The held-out part is predicted clearly better than the training text: that part is easier.")
     elif abs(gap) > 0.02 * seen:
         print(f"The held-out text is predicted {'worse' if gap > 0 else 'better'} than the training text by "
-              f"{abs(gap) / seen:.1%} of the bits: a small gap, {'wider' if abs(gap) > abs(first_gap) else 'no wider'} "
-              f"than after {first:,} updates.")
+              f"{abs(gap) / seen:.1%} of the bits: a small gap.")
     else:
         print(f"The network predicts text it never saw about as well as the text it trained on (a gap of "
               f"{abs(gap) / seen:.1%} of the bits): it has not memorised its training text. With "
@@ -60,16 +76,18 @@ def generalisation_verdict(run: HeldOutRun) -> float:
 
 def gap_verdict(runs_by_seed: dict) -> dict:
     """The verdict rule on the held-out against the training text's bits per character after the
-    last update, over the seeds' held_out_runs ({seed: HeldOutRun}), as a sentence; returns its
-    line and Comparison."""
-    held = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs_by_seed.items()}
-    seen = {seed: run.training_bpc[max(run.training_bpc)] for seed, run in runs_by_seed.items()}
-    result = compare(held, seen, names=("held-out text", "training text"))
+    last update (normal_reading), over the seeds' held_out_runs ({seed: HeldOutRun}), as a
+    sentence; returns its line, Comparison and {seed: share of training stretches, of held-out
+    stretches read worse than a uniform guess}."""
+    reading = {seed: normal_reading(run) for seed, run in runs_by_seed.items()}
+    result = compare({seed: r["held out"][0] for seed, r in reading.items()},
+                     {seed: r["training"][0] for seed, r in reading.items()}, names=("held-out text", "training text"))
     u = max(next(iter(runs_by_seed.values())).held_out_bpc)
-    line = (f"Bits per character after {u:,} updates, held out against as much training text: "
-            f"{result.sentence('{:.3f}')}")
+    line = (f"Bits per character after {u:,} updates, over the stretches each network reads better than a uniform "
+            f"guess, held out against as much training text: {result.sentence('{:.3f}')}")
     print(line)
-    return dict(line=line, comparison=result)
+    stuck = {seed: (r["training"][1], r["held out"][1]) for seed, r in reading.items()}
+    return dict(line=line, comparison=result, stuck=stuck)
 
 
 def plot_generalisation(run: HeldOutRun):
@@ -234,10 +252,12 @@ def summary(gap: dict, spread: dict, kernel: dict, dtypes: dict, timing: dict) -
     """The Summary's lines from what gap_verdict, spread_summary, kernel_summary and dtype_verdict
     returned, and dtype_runs' times: printed and kept in the findings record."""
     (_, t64), (_, t32) = timing["float64"], timing["float32"]
-    lines = [f"Generalisation: {gap['comparison'].words()} (held-out minus training, seeds "
-             f"{', '.join(map(str, gap['comparison'].values[0]))}: "
+    lines = [f"Generalisation: {gap['comparison'].words()} (held-out minus training, over the stretches each "
+             f"network reads better than a uniform guess, seeds {', '.join(map(str, gap['comparison'].values[0]))}: "
              + ", ".join(f"{a - b:+.3f}" for a, b in zip(*(v.values() for v in gap["comparison"].values)))
-             + " bits per character); whether the network's size keeps the gap small is untested.",
+             + " bits per character; stretches read worse than a uniform guess, training and held out: "
+             + ", ".join(f"seed {seed} {t:.0%} and {h:.0%}" for seed, (t, h) in gap["stuck"].items())
+             + "); whether the network's size keeps the gap small is untested.",
              f"Rounding: {spread.get('words', 'no seeds to set the nudged runs beside')} (nudged standard deviation "
              f"{spread['rounding']:.2f}" + (f", seeds' {spread['seeds']:.2f})." if "seeds" in spread else ")."),
              f"Another BLAS kernel, the same seed, {kernel['updates']:,} updates: {kernel['words']} "

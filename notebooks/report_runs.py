@@ -311,12 +311,37 @@ class Background:
 class HeldOutRun:
     """What held_out_run measured: the training's history, and the bits per character of the same
     parameters on two texts of the same length, after each measured number of updates (0 first,
-    the last update last): the held-out rest of the text, and the training part's last stretch."""
+    the last update last): the held-out rest of the text, and the training part's last stretch;
+    and, for the final parameters, the bits per character of each text's 1,000-character stretches
+    (stretch_bits)."""
 
     history: History
     held_out_bpc: dict        # {updates done: bits per character on the held-out part}
     training_bpc: dict        # {updates done: bits per character on as much of the training part's end}
     training_characters: int  # the length of the training part
+    stretches: dict           # {"held out" / "training": stretch_bits of the final parameters on that text}
+
+
+def surprise(rnn: RNN, x, chunk: int = 10_000) -> np.ndarray:
+    """(n - 1,) -log2 p(x_{t+1} | x_1 ... x_t), the hidden state carried from zeros through all of x
+    (rnnlib.bits_per_char is its mean); a chunk of it at a time."""
+    h, bits = np.zeros(rnn.m, dtype=rnn.dtype), []
+    for start in range(0, len(x) - 1, chunk):
+        end = min(start + chunk, len(x) - 1)
+        H = rnnlib.hidden_states(rnn, x[start:end], h)                    # (end - start + 1, m)
+        P = rnnlib.probabilities(rnn, H)                                  # (end - start, K)
+        bits.append(-np.log2(P[np.arange(end - start), x[start + 1:end + 1]]))
+        h = H[-1]
+    return np.concatenate(bits)
+
+
+def stretch_bits(rnn: RNN, x, stretch: int = 1_000) -> np.ndarray:
+    """The mean surprise (bits per character) of each whole stretch of `stretch` characters of x
+    (x whole, if shorter), read as bits_per_char reads it, the state carried through."""
+    bits = surprise(rnn, x)
+    if len(bits) < stretch:
+        return bits.mean(keepdims=True)
+    return bits[:len(bits) // stretch * stretch].reshape(-1, stretch).mean(axis=1)
 
 
 def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = rnnlib.DEFAULT_SEED,
@@ -325,7 +350,7 @@ def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: i
     epochs (or `updates` updates, if fewer: the report's scale).  Before the
     first update, every eval_every updates and after the last one, the same parameters are
     measured on two texts of the same length: the rest of the text, which the network never sees,
-    and the last stretch of the training part."""
+    and the last stretch of the training part; the final parameters' stretch_bits on both."""
     train_part, held_out = corpus.split(fraction)
     seen = train_part.data[-len(held_out.data):]
     print(f"training on {train_part.source} ({len(train_part):,} characters), measuring on "
@@ -344,7 +369,8 @@ def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: i
     measure(0, rnn)
     history = rnnlib.train(rnn, train_part, epochs=epochs, updates=updates, rng=seed, sample_every=None,
                            on_update=at_the_marks, progress=False)
-    return HeldOutRun(history, held_out_bpc, training_bpc, len(train_part))
+    stretches = {"held out": stretch_bits(rnn, held_out.data), "training": stretch_bits(rnn, seen)}
+    return HeldOutRun(history, held_out_bpc, training_bpc, len(train_part), stretches)
 
 
 def dtype_runs(corpus: Corpus, updates: int = 20_000, seed: int = rnnlib.DEFAULT_SEED,

@@ -2,6 +2,8 @@
 (notebooks/helpers_6_beyond.py): runs in the background, held-out text, rounding-sized nudges
 and float32."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -43,9 +45,10 @@ def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
     assert table.rows[1][1:4] == [seen_bpc, held, held - seen_bpc]
     assert table.rows[1][5] == pytest.approx(2 ** run.held_out_bpc[10])
     gap = beyond.generalisation_verdict(run)
-    assert gap == run.held_out_bpc[last] - run.training_bpc[last]
+    assert gap == pytest.approx(run.held_out_bpc[last] - run.training_bpc[last], rel=1e-12)  # one stretch each
     printed = capsys.readouterr().out
-    assert f"After {last:,} updates: {run.held_out_bpc[last]:.3f} bits per character held out" in printed
+    assert (f"After {last:,} updates, over 1,000-character stretches: {run.held_out_bpc[last]:.3f} bits per "
+            f"character held out") in printed
     assert len(beyond.plot_generalisation(run).axes[0].get_lines()) >= 3
 
 
@@ -73,23 +76,42 @@ def test_the_held_out_measurements_are_those_of_the_run_stopped_and_resumed_at_e
 def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
     from types import SimpleNamespace
 
-    def verdict(held, seen):
-        run = report_runs.HeldOutRun(history=SimpleNamespace(best=RNN.init(3, m=2)),
-                                held_out_bpc={0: 6.3, 10: 3.0, 20: held}, training_bpc={0: 6.3, 10: 2.99, 20: seen},
-                                training_characters=1_000)
+    def verdict(held, seen, stuck=()):
+        stretches = {"held out": np.array([held] * 4), "training": np.array([seen] * 4 + list(stuck))}
+        run = report_runs.HeldOutRun(history=SimpleNamespace(best=RNN.init(80, m=2)),
+                                     held_out_bpc={0: 6.3, 10: 3.0, 20: held}, training_bpc={0: 6.3, 10: 2.99, 20: 4.1},
+                                     training_characters=1_000, stretches=stretches)
         gap = beyond.generalisation_verdict(run)
         return gap, capsys.readouterr().out.splitlines()
 
     gap, lines = verdict(2.505, 2.5)
     assert gap == pytest.approx(0.005)
-    assert lines[0] == ("After 20 updates: 2.505 bits per character held out, 2.500 on as much training text "
-                        "(gap +0.005; after 10 updates +0.010).")
-    assert "(a gap of 0.2% of the bits)" in lines[1] and "With 21 parameters for 1,000 characters" in lines[1]
+    assert lines[0] == ("After 20 updates, over 1,000-character stretches: 2.505 bits per character held out, 2.500 "
+                        "on as much training text (gap +0.005; after 10 updates, the whole texts: +0.010).")
+    assert len(lines) == 2 and "(a gap of 0.2% of the bits)" in lines[1]
+    assert "With 406 parameters for 1,000 characters" in lines[1]
     assert "whether the network's size is what keeps the gap this small is untested: no run here varies m" in lines[1]
     assert "limited by its size" not in lines[1]  # no experiment varies m: the claim is not made
     assert verdict(2.6, 2.5)[1][1] == ("The held-out text is predicted worse than the training text by 4.0% of the "
-                                       "bits: a small gap, wider than after 10 updates.")
+                                       "bits: a small gap.")
     assert "clearly worse" in verdict(3.0, 2.5)[1][1] and "clearly better" in verdict(2.0, 2.5)[1][1]
+    gap, lines = verdict(2.505, 2.5, stuck=[9.0])  # one stretch of five above log2 80 = 6.32 bits
+    assert gap == pytest.approx(0.005) and len(lines) == 3
+    assert lines[1].startswith("With its final parameters fixed, the network reads 20% of the training text's "
+                               "stretches and 0% of the held-out text's worse than a uniform guess over the 80 "
+                               "characters (6.32 bits)")
+    assert lines[1].endswith("over the whole texts: 2.505 held out, 4.100 training.")
+
+
+def test_the_surprise_is_what_bits_per_char_averages_and_stretches_are_its_means(small_corpus):
+    rnn = RNN.init(small_corpus.K, m=8, sigma=0.5, rng=3)
+    x = small_corpus.data
+    bits = report_runs.surprise(rnn, x, chunk=7)  # chunks carry the state on: the same as one pass
+    assert bits.shape == (len(x) - 1,) and bits.mean() == pytest.approx(rnnlib.bits_per_char(rnn, x), rel=1e-12)
+    np.testing.assert_allclose(bits, report_runs.surprise(rnn, x), rtol=1e-12)
+    stretches = report_runs.stretch_bits(rnn, x, stretch=10)
+    assert stretches.shape == ((len(x) - 1) // 10,)
+    np.testing.assert_allclose(stretches, bits[:len(stretches) * 10].reshape(-1, 10).mean(axis=1), rtol=1e-12)
 
 
 def test_powers_of_ten_are_written_with_superscripts():
@@ -127,9 +149,15 @@ def test_float32_against_float64_and_the_held_out_gap_follow_the_verdict_rule(sm
     assert "51.00, 52.00" in near["line"] and "after 30 updates" in near["line"]
     runs = {seed: report_runs.held_out_run(small_corpus, fraction=0.8, epochs=2, m=8, seed=seed, eval_every=5)
             for seed in range(3)}
+    for run in runs.values():  # stuck stretches left out of the rule, and counted
+        run.stretches["training"] = np.r_[math.log2(small_corpus.K) + 1, run.stretches["training"]]
     gap = beyond.gap_verdict(runs)
-    last = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs.items()}
-    assert gap["comparison"].values[0] == last and "held-out text" in capsys.readouterr().out
+    normal = {seed: float(run.stretches["held out"].mean()) for seed, run in runs.items()}
+    assert gap["comparison"].values[0] == pytest.approx(normal) and "held-out text" in capsys.readouterr().out
+    assert gap["comparison"].values[1] == pytest.approx({seed: float(run.stretches["training"][1:].mean())
+                                                         for seed, run in runs.items()})
+    assert all(share[0] == 1 / len(run.stretches["training"]) and share[1] == 0
+               for share, run in zip(gap["stuck"].values(), runs.values()))
 
 
 def test_the_same_seed_under_another_blas_kernel_is_trained_in_a_process_told_before_numpy_loads(small_corpus,
@@ -153,7 +181,8 @@ def test_the_summary_prints_each_finding_and_records_it(tmp_path, monkeypatch, c
     monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
     float64 = {seed: np.linspace(60, 50 + seed, 30) for seed in range(3)}
     dtypes = beyond.dtype_verdict(float64, {seed: loss + 5 for seed, loss in float64.items()})
-    gap = dict(comparison=shared.compare({0: 2.60, 1: 2.62, 2: 2.61}, {0: 2.61, 1: 2.61, 2: 2.62}))
+    gap = dict(comparison=shared.compare({0: 2.60, 1: 2.62, 2: 2.61}, {0: 2.61, 1: 2.61, 2: 2.62}),
+               stuck={0: (0.0, 0.0), 1: (0.44, 0.0), 2: (0.0, 0.0)})
     spread = dict(rounding=0.9, seeds=2.3, words="after 2,000 updates, runs nudged ... spread of the same order")
     kernel = dict(words="another kernel moves the same seed by ...", apart=0.4, width=4.8, updates=20_000)
     capsys.readouterr()
@@ -161,4 +190,5 @@ def test_the_summary_prints_each_finding_and_records_it(tmp_path, monkeypatch, c
     assert len(lines) == 4 and shared.findings()["6_beyond"] == lines
     assert "no detectable difference" in lines[0] and "-0.010, +0.010, -0.010" in lines[0]
     assert "untested" in lines[0] and "0.50 times float64's time" in lines[3]
+    assert "training and held out: seed 0 0% and 0%, seed 1 44% and 0%, seed 2 0% and 0%" in lines[0]
     assert capsys.readouterr().out.splitlines() == [f"- {line}" for line in lines]
