@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's commands, for a machine that has only python3.
 
-    python3 run.py report   execute the notebooks in order and write build/report.html
+    python3 run.py report   execute the notebooks (side by side where they can) and write build/report.html
     python3 run.py test     the tests: pytest, and nbval re-executing every notebook
     python3 run.py bench    speed: µs per training update against the plain implementation,
                             and synthesis characters per second

@@ -375,13 +375,14 @@ def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: i
 
 def dtype_runs(corpus: Corpus, updates: int = 20_000, seed: int = rnnlib.DEFAULT_SEED,
                m: int = rnnlib.M) -> dict:
-    """{dtype name: (smooth loss, seconds per update)} for the same run in float64 and float32."""
+    """{dtype name: (smooth loss, CPU seconds per update)} for the same run in float64 and float32
+    (CPU time, so that the notebooks and runs training beside it do not count)."""
     by_dtype = {}
     for dtype in (np.float64, np.float32):
         rnn = RNN.init(corpus.K, m=m, rng=seed, dtype=dtype)
-        start = time.perf_counter()
+        start = time.process_time()
         history = rnnlib.train(rnn, corpus, updates=updates, rng=seed, sample_every=None)
-        by_dtype[np.dtype(dtype).name] = history.smooth_loss, (time.perf_counter() - start) / updates
+        by_dtype[np.dtype(dtype).name] = history.smooth_loss, (time.process_time() - start) / updates
     return by_dtype
 
 

@@ -1,4 +1,5 @@
-"""Execute the notebooks in order, in place, and write them as one static report: HTML and PDF.
+"""Execute the notebooks in place (execute_notebooks: side by side where one does not read
+another's results) and write them as one static report: HTML and PDF.
 
 Run it with `python3 run.py report` (`--no-execute`: only rebuild both from the saved notebooks).
 The notebooks run on the corpus rnnlib.load_corpus() finds (data/goblet_book.txt when present,
@@ -8,28 +9,22 @@ their static forms.  build/report.pdf is that page printed by Debian's Chromium.
 """
 
 import argparse
-import asyncio
 import copy
 import datetime
 import html
-import os
 import re
 import shutil
-import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import jinja2
 import nbformat
-from jupyter_client import KernelManager
 from latex2mathml.converter import convert as latex_to_mathml
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
+import execute_notebooks
 from cli_common import READER_GONE, silence_stdout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,41 +46,18 @@ def notebook_paths() -> list[Path]:
     return paths
 
 
-def execute(path: Path) -> nbformat.NotebookNode:
-    """Run every cell of the notebook in a fresh kernel, from the notebook's folder, and save it in
-    its static form (static_copy), which reads the same without a kernel: in GitHub's viewer, in
-    an editor without widgets, in nbconvert.  Returns the notebook as saved."""
-    nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory() as sockets:  # IPC sockets: the kernel's traffic stays off TCP
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
-        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # then it goes on ignoring Ctrl-C
-        NotebookClient(nb, km=km, timeout=None, record_timing=False, resources={"metadata": {"path": str(path.parent)}},
-                       on_notebook_start=None if ignored else forward_interrupts(km)).execute(cleanup_kc=True)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)  # no timings in the committed notebooks
-    nb = static_copy(nb)
+def save_static(path: Path) -> nbformat.NotebookNode:
+    """Save the executed notebook at path in its static form (static_copy), which reads the same
+    without a kernel: in GitHub's viewer, in an editor without widgets, in nbconvert; returns it."""
+    nb = static_copy(nbformat.read(path, as_version=4))
     nbformat.write(nb, path)
     return nb
 
 
-def forward_interrupts(km: KernelManager):
-    """A hook for NotebookClient's on_notebook_start: from then on, Ctrl-C goes to the kernel as a
-    notebook's stop button does (the kernel has a session of its own, which the terminal's Ctrl-C
-    does not reach, and nbclient's own handler would shut it down mid-cell): training finishes its
-    update and saves, and the cell fails, which ends the execution.  A second Ctrl-C stops this
-    process at once."""
-    def handler(signum, frame):
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        print("\nStopping the notebook's current cell (press Ctrl-C again to stop at once) ...", flush=True)
-        # The signal itself, as jupyter_client's interrupt sends it, without its asyncio calls, which
-        # cannot run inside nbclient's event loop, interrupted here.
-        os.kill(km.provisioner.pid, signal.SIGINT)
-
-    def install(**_):
-        asyncio.get_event_loop().remove_signal_handler(signal.SIGINT)  # nbclient's, which shuts the kernel down
-        signal.signal(signal.SIGINT, handler)
-
-    return install
+def execute(path: Path) -> nbformat.NotebookNode:
+    """One notebook executed (execute_notebooks.execute) and saved in its static form."""
+    execute_notebooks.execute(path)
+    return save_static(path)
 
 
 # The static report --------------------------------------------------------------------------------
@@ -406,26 +378,18 @@ def main(argv=None):
                         help="only write the HTML and the PDF from the saved notebooks")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    notebooks = []
     try:
         paths = notebook_paths()
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return 1
-    for path in paths:
-        if args.no_execute:
-            notebooks.append(nbformat.read(path, as_version=4))
-            continue
-        t0 = time.perf_counter()
-        print(f"executing notebooks/{path.name} ...", flush=True)
+    if args.no_execute:
+        notebooks = [nbformat.read(path, as_version=4) for path in paths]
+    else:
         try:
-            notebooks.append(execute(path))
-        except CellExecutionError as err:
-            if err.ename not in ("TrainingStopped", "KeyboardInterrupt"):
-                raise
-            print(f"Stopped in notebooks/{path.name}, which is left as it was: {err.evalue}", file=sys.stderr)
-            return 130
-        print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+            notebooks = execute_notebooks.execute_all(paths, save_static)
+        except execute_notebooks.Stopped:
+            return execute_notebooks.STOPPED
     write_html(notebooks, REPORT)
     print(f"report: {REPORT}", flush=True)
     t0 = time.perf_counter()

@@ -109,7 +109,7 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
     before = model.read_bytes()
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    for module in [*NOTEBOOKS.glob("helpers_*.py"), NOTEBOOKS / "shared.py"]:  # the modules notebooks import
+    for module in set(NOTEBOOKS.glob("*.py")) - {NOTEBOOKS / "conftest.py"}:  # the modules notebooks import
         shutil.copy(module, folder)
     nb = nbformat.read(NOTEBOOKS / "2_training.ipynb", as_version=4)
     training = next(i for i, cell in enumerate(nb.cells) if "finished=rnnlib.MODEL_PATH" in cell.source)
@@ -132,7 +132,8 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
     assert stopped, done.stderr
     # Before it, nothing of ours: at most a seed run's worker that the kernel's shutdown interrupted while
     # it was still importing (ipykernel sends its children SIGINT; a worker ignores it once started)
-    ours = ("rnnlib", "build_report", "helpers_2_training.py", "shared.py", "runs.py", "cluster.py")
+    ours = ("rnnlib", "build_report", "execute_notebooks", "helpers_2_training.py", "shared.py", "report_runs.py",
+            "runs.py", "cluster.py")
     assert not any(name in line for line in earlier for name in ours), done.stderr
     update = int(stopped.group(1).replace(",", ""))
     assert 301 <= update < total and rnnlib.load_checkpoint(run).update == update
