@@ -344,6 +344,9 @@ def stretch_bits(rnn: RNN, x, stretch: int = 1_000) -> np.ndarray:
     return bits[:len(bits) // stretch * stretch].reshape(-1, stretch).mean(axis=1)
 
 
+HELD_OUT_EPOCHS = 2  # notebook 6's held-out runs: each character of the training part read twice
+
+
 def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = rnnlib.DEFAULT_SEED,
                  m: int = rnnlib.M, eval_every: int = 10_000, updates: int | None = None) -> HeldOutRun:
     """Train with the assignment's settings on the first `fraction` of the text, for `epochs`
