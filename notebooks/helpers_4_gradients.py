@@ -1,8 +1,6 @@
 """The measures, figures and sentences of notebooks/4_gradients.ipynb: how far back the gradient
 reaches (part 1), what clipping does (part 2), what a longer truncation window buys (part 3),
-and the summary's lines.
-
-The notebook's trainings are report_runs' (train_runs); its Jacobian products are independent
+and the summary's lines.  Its trainings are report_runs' (train_runs); its Jacobian products are
 jobs run side by side in worker processes by report_runs.run_all.
 """
 
@@ -19,7 +17,7 @@ SEED = rnnlib.DEFAULT_SEED                      # the main run's seed
 ARRAYS = "bcUWV"                                # the columns of history.clipped
 
 
-# ----------------------------------------------------------------------------- the runs
+# ----------------------------------------------------------------------------- jobs for the workers
 
 
 def reach_job(rnn: RNN, stretches, warmup: int) -> np.ndarray:
@@ -320,8 +318,7 @@ def clipping_summary(main, unclipped: dict, every: int = 1_000) -> dict:
         print(f"- Without clipping the run did not diverge in {n:,} updates: smooth loss {without:.2f} after "
               f"{shown + 1:,} updates, against {with_:.2f} with clipping ({without - with_:+.2f}). "
               f"{beyond:.0%} of its updates had gradient entries beyond {rnnlib.CLIP:g}, which clipping would have "
-              f"cut "
-              f"(the main run: {clipped_beyond:.0%} of its first {n:,}).")
+              f"cut (the main run: {clipped_beyond:.0%} of its first {n:,}).")
     return dict(early=early, late=late, diverged=unclipped["diverged"], unclipped=without, clipped=with_, at=shown,
                 every=every)
 
@@ -413,8 +410,10 @@ def truncation_summary(windows: list, reference: int = rnnlib.SEQ_LENGTH) -> dic
         for n, by_seed in table.items():
             seconds = np.mean([run["seconds_per_char"] for run in by_seed.values()])
             values = ", ".join(f"{run['bpc']:.3f}" for run in by_seed.values())
+            stuck = [f"seed {seed} {run['stuck']:.0%}" for seed, run in by_seed.items() if run["stuck"]]
             print(f"  - seq_length {n:>3}: {values} bits per character held out (seeds "
-                  f"{', '.join(map(str, by_seed))}), {seconds * 1e6:.1f} µs of CPU per character.")
+                  f"{', '.join(map(str, by_seed))}), {seconds * 1e6:.1f} µs of CPU per character"
+                  + (f"; stretches read worse than a uniform guess, left out: {', '.join(stuck)}." if stuck else "."))
         for n, by_seed in table.items():
             if n != reference:
                 facts[equal][n] = result = compare({seed: run["bpc"] for seed, run in by_seed.items()},
@@ -437,8 +436,13 @@ def summary(reach: dict, clipping: dict, truncation: dict, at: int = rnnlib.SEQ_
     every = clipping["every"]
     lines.append(f"Clipping: at most {clipping['early'].max():.2%} of any array's entries per {every:,} updates at "
                  f"the start of the main run, {clipping['late'].max():.2%} at the end. {clipping['line']}")
-    for equal, results in truncation.items():
-        lines.append(f"Truncation, held-out bits per character at equal {equal}: "
-                     + "; ".join(result.words() for result in results.values()) + ".")
+    results = [result for by_window in truncation.values() for result in by_window.values()]
+    counted = {verdict: sum(result.verdict == verdict for result in results)
+               for verdict in ("a difference", "at the edge", "no detectable difference")}
+    lines.append(f"Truncation, held-out bits per character of each window against seq_length {at}'s, at equal "
+                 f"characters and at equal updates: of the {len(results)} comparisons, {counted['a difference']} show "
+                 f"a difference beyond the seeds' spread, {counted['at the edge']} sit at the rule's edge and "
+                 f"{counted['no detectable difference']} show no detectable difference (each, with every seed's "
+                 f"value, above).")
     record_findings("4_gradients", lines)
     return lines

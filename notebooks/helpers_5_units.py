@@ -340,9 +340,9 @@ def units_across_networks(networks: dict, corpus: Corpus, passage: str, threshol
             counts.setdefault(name, {})[seed] = int(strong.sum())
             strongest.setdefault(name, {})[seed] = float(np.abs(r).max())
             beyond.setdefault(name, {})[seed] = int((strong & (r ** 2 > r_input ** 2)).sum())
-    facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}", strongest[name], threshold)
-                    + "; units at that |r| and of them those closer to the feature than to U x_t: "
-                    + ", ".join(f"seed {seed}: {k} and {beyond[name][seed]}" for seed, k in counts[name].items())
+    facts = {name: (across_networks(counts[name], f"follow “{name}” at |r| ≥ {threshold}", strongest[name])
+                    + "; of them closer to the feature than to U x_t: "
+                    + ", ".join(f"seed {seed}: {k}" for seed, k in beyond[name].items())
                     + ".", counts[name]) for name in counts}
     print("\n".join(f"- {line}" for line, _ in facts.values()))
     return facts

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import rnnlib
-from report_runs import HeldOutRun
+from report_runs import HeldOutRun, read_normally
 from rnnlib import RNN, Corpus
 from shared import Table, bits, compare, perplexity, record_findings, subplots
 
@@ -33,13 +33,10 @@ def generalisation_table(run: HeldOutRun, updates=(0, 10_000, 50_000, 100_000)) 
 
 
 def normal_reading(run: HeldOutRun) -> dict:
-    """{"held out" / "training": (bits per character over the text's 1,000-character stretches that
-    the final parameters read better than a uniform guess, the share of stretches read worse)}: a
-    network whose fixed parameters fall into a state that predicts worse than knowing nothing (one
-    seed's did, on this machine) is measured where it reads the text, and the rest counted."""
-    uniform = math.log2(run.history.best.K)
-    return {text: (float(bits[bits <= uniform].mean()) if (bits <= uniform).any() else math.nan,
-                   float((bits > uniform).mean())) for text, bits in run.stretches.items()}
+    """{"held out" / "training": report_runs.read_normally of the final parameters' stretches of that
+    text}: the bits per character over the stretches read better than a uniform guess, and the share
+    of stretches read worse."""
+    return {text: read_normally(bits, run.history.best.K) for text, bits in run.stretches.items()}
 
 
 def generalisation_verdict(run: HeldOutRun) -> float:

@@ -226,7 +226,9 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
 
     Returns the final network ("rnn"); the CPU seconds its training took, in all and per character
     (CPU time, so that other work on the machine does not count); the held-out bits per character
-    of the final network ("bpc", h carried from zeros through the held-out part); the smooth loss;
+    of the final network ("bpc", h carried from zeros through the held-out part, over the stretches
+    it reads better than a uniform guess: read_normally) and the share of stretches it reads worse
+    ("stuck"); the smooth loss;
     and "sigma", the largest singular value of W after "sigma_updates" updates (0, 1, and about
     SNAPSHOTS more)."""
     corpus = Corpus(text, source)
@@ -248,7 +250,8 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
     snapshots[updates] = largest_singular_value(rnn.W)
     return dict(seq_length=seq_length, seed=seed, updates=updates, characters=updates * seq_length, rnn=rnn,
                 seconds=seconds, seconds_per_char=seconds / (updates * seq_length),
-                bpc=rnnlib.bits_per_char(rnn, held.data), held_out=held.source,
+                **dict(zip(("bpc", "stuck"), read_normally(stretch_bits(rnn, held.data), corpus.K))),
+                held_out=held.source,
                 smooth_loss=history.smooth_loss, sigma_updates=np.array(list(snapshots)),
                 sigma=np.array(list(snapshots.values())))
 
@@ -345,6 +348,15 @@ def stretch_bits(rnn: RNN, x, stretch: int = 1_000) -> np.ndarray:
 
 
 HELD_OUT_EPOCHS = 2  # notebook 6's held-out runs: each character of the training part read twice
+
+
+def read_normally(stretches, K: int) -> tuple[float, float]:
+    """(bits per character over the stretches (stretch_bits) read better than a uniform guess over K
+    characters, the share of stretches read worse): a network whose parameters, held fixed, fall
+    into a state that predicts the text worse than knowing nothing is measured where it reads the
+    text, and the rest counted (if it reads no stretch better, the bits are over all of them)."""
+    normal = stretches <= np.log2(K)
+    return float(stretches[normal].mean() if normal.any() else stretches.mean()), float(1 - normal.mean())
 
 
 def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = rnnlib.DEFAULT_SEED,

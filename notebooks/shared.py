@@ -273,9 +273,9 @@ VERDICT_RULE = (
     f"Every comparison runs the same seeds (at least {SEEDS}) for each setting and shows each seed's value. A "
     f"difference of the means no larger than the larger of the two settings' seed ranges (highest minus lowest) is "
     f"no detectable difference; a larger one is a difference. A difference within {EDGE:.0%} of that range, either "
-    f"side, sits at the edge of the rule: too close to call. A single value (the published run) is within the "
-    f"band of the seeds or outside it, and at the edge when it lies within {EDGE:.0%} of the band's width of one "
-    f"of its ends.")
+    f"side, sits at the edge of the rule: too close to call. A single value (the published run) is one more draw "
+    f"when it lies within the band of the seeds or at its edge (within {EDGE:.0%} of the band's width beyond one of "
+    f"its ends), and outside the band beyond that.")
 
 
 def _values(by_seed: dict, name: str) -> np.ndarray:
@@ -336,52 +336,33 @@ def compare(a: dict, b: dict, names=("the first", "the second")) -> Comparison:
 
 def band_verdict(value: float, band: dict) -> str:
     """Where one value lies against the band of the seeds' values ({seed: value}), in words without
-    numbers: "within the band of the N seeds", "below (above) the band ...", with "at the edge of"
-    when it lies within EDGE of the band's width of one of its ends."""
+    numbers: "within the band of the N seeds or at its edge" when it lies inside the band or within
+    EDGE of the band's width beyond one of its ends (one more draw, as far as N seeds can tell),
+    else "below (above) the band of the N seeds, beyond its edge"."""
     values = _values(band, "the band")
     low, high = values.min(), values.max()
-    n = len(values)
-    if min(abs(value - low), abs(value - high)) <= EDGE * (high - low):
-        side = "lower" if abs(value - low) <= abs(value - high) else "upper"
-        return f"at the {side} edge of the band of the {n} seeds, too close to call"
-    if value < low:
-        return f"below the band of the {n} seeds"
-    if value > high:
-        return f"above the band of the {n} seeds"
-    return f"within the band of the {n} seeds"
+    n, margin = len(values), EDGE * (high - low)
+    if value < low - margin:
+        return f"below the band of the {n} seeds, beyond its edge"
+    if value > high + margin:
+        return f"above the band of the {n} seeds, beyond its edge"
+    return f"within the band of the {n} seeds or at its edge: one more draw"
 
 
-def across_networks(counts: dict, what: str, strongest: dict | None = None, threshold: float | None = None) -> str:
-    """Whether a feature holds across networks: counts maps each network (a seed) to how many of its
-    units show it.  "in each of the 3 networks, units {what} (2 to 5 of them)", "in 1 of the 3
-    networks (seed 2), units {what} (1 of them)", "in none of the 3 networks do any units {what}"
-    (what: plural, "follow ...").  Given each network's strongest value (strongest) and the
-    threshold the counts used, the rule's edge applies: "in each" only when every network's
-    strongest is above the threshold by more than EDGE of it, "in none" only when every one is
-    below it by more than that, and otherwise "not in each network, or at the threshold's edge"."""
+def across_networks(counts: dict, what: str, strongest: dict) -> str:
+    """What holds across networks, counted: counts maps each network (a seed) to how many of its
+    units show a feature, strongest to its strongest value.  "units {what} in 2 of the 3 networks
+    (seed 0: 3 units, seed 1: 0, seed 2: 1; the strongest per network: seed 0 0.81, ...)" (what:
+    plural, "follow ...").  The words are the same whatever the counts: which network crosses a
+    threshold moves with the seed and the machine's rounding, and the counts and values show it."""
     counts = {seed: int(k) for seed, k in counts.items()}
     if len(counts) < SEEDS:
         raise ValueError(f"{len(counts)} networks: say what holds across at least {SEEDS}; train more seeds")
-    n, held = len(counts), {seed: k for seed, k in counts.items() if k > 0}
-    if strongest is not None:
-        if all(v >= threshold * (1 + EDGE) for v in strongest.values()):
-            verdict = "each"
-        elif all(v < threshold * (1 - EDGE) for v in strongest.values()):
-            verdict = "none"
-        else:
-            shown = ", ".join(f"seed {seed} {v:.2f}" for seed, v in strongest.items())
-            return (f"not in each of the {n} networks, or at the threshold's edge: units {what} in {len(held)} of "
-                    f"them (the strongest per network: {shown})")
-    else:
-        verdict = "none" if not held else "each" if len(held) == n else "some"
-    if verdict == "none":
-        return f"in none of the {n} networks do any units {what}"
-    low, high = min(held.values()), max(held.values())
-    units = f"{low} of them" if low == high else f"{low} to {high} of them"
-    if verdict == "each":
-        return f"in each of the {n} networks, units {what} ({units})"
-    which = ", ".join(f"seed {seed}" for seed in held)
-    return f"in {len(held)} of the {n} networks ({which}), units {what} ({units})"
+    held = sum(k > 0 for k in counts.values())
+    per = ", ".join(f"seed {seed}: {k}" for seed, k in counts.items())
+    shown = ", ".join(f"seed {seed} {strongest[seed]:.2f}" for seed in counts)
+    return (f"units {what} in {held} of the {len(counts)} networks (units per network: {per}; the strongest per "
+            f"network: {shown})")
 
 
 # ----------------------------------------------------------------------------- the findings record

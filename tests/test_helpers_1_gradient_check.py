@@ -114,8 +114,8 @@ def test_the_demonstration_and_the_summary(small_corpus, capsys):
     gradient_check.summary(check5, "complex step", check100, demonstrated)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and list(demonstrated) == ["right", *gradcheck.example.EXAMPLE_MISTAKES]
-    error, where = check5.worst("complex step")
-    assert lines[0] == f"- m = 4, against the complex step: largest relative error {error:.2e} ({where}), below the " \
+    error, _ = check5.worst("complex step")  # where it lies varies with rounding: the tables say, not the summary
+    assert lines[0] == f"- m = 4, against the complex step: largest relative error {error:.2e}, below the " \
                        f"assignment's 1e-06."
     assert lines[2].startswith(f"- Plain float64 centred differences at m = 4: largest relative error "
                                f"{check100.worst('centred differences, float64')[0]:.2e}")

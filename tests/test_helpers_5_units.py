@@ -205,5 +205,5 @@ def test_what_the_units_follow_is_counted_in_each_network_and_said_across_them(s
         r = {seed: np.abs(units.feature_correlations(H[seed], text)[name]) for seed in networks}
         assert counts == {seed: int((r[seed] >= 0.5).sum()) for seed in networks}
         strongest = {seed: float(r[seed].max()) for seed in networks}
-        assert line.startswith(shared.across_networks(counts, f"follow “{name}” at |r| ≥ 0.5", strongest, 0.5))
+        assert line.startswith(shared.across_networks(counts, f"follow “{name}” at |r| ≥ 0.5", strongest))
         assert f"- {line}" in printed

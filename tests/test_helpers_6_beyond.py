@@ -112,6 +112,9 @@ def test_the_surprise_is_what_bits_per_char_averages_and_stretches_are_its_means
     stretches = report_runs.stretch_bits(rnn, x, stretch=10)
     assert stretches.shape == ((len(x) - 1) // 10,)
     np.testing.assert_allclose(stretches, bits[:len(stretches) * 10].reshape(-1, 10).mean(axis=1), rtol=1e-12)
+    # above log2 80 = 6.32 bits, worse than a uniform guess: left out and counted; all of them: all kept
+    assert report_runs.read_normally(np.array([2.0, 7.0, 3.0]), 80) == (2.5, pytest.approx(1 / 3))
+    assert report_runs.read_normally(np.array([7.0, 8.0]), 80) == (7.5, 1.0)
 
 
 def test_powers_of_ten_are_written_with_superscripts():

@@ -1,6 +1,7 @@
 """The report's verdict rule, scale knob and findings record (notebooks/shared.py)."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -54,41 +55,35 @@ def test_verdicts_hold_under_rounding_sized_perturbations_away_from_the_edge():
                 return {seed: v * (1 + 1e-3 * rng.standard_normal()) for seed, v in values.items()}
             assert shared.compare(nudge(a), nudge(b)).words() == words
     band = {0: 55.79, 1: 53.37, 2: 55.21, 3: 58.45, 4: 56.90, 5: 57.48}
-    assert shared.band_verdict(56.0, band) == "within the band of the 6 seeds"
-    # the published run's value at update 10,000 lies 0.96 above the lowest of a band 5.08 wide: at its edge
-    assert shared.band_verdict(54.33, band).startswith("at the lower edge")
+    within = "within the band of the 6 seeds or at its edge: one more draw"
+    # the published run's value at update 10,000 lay 0.96 above the lowest of a band 5.08 wide on one machine,
+    # 2.01 above it on another (OPENBLAS_CORETYPE=Haswell): within the band or at its edge on both
+    assert shared.band_verdict(56.0, band) == shared.band_verdict(54.33, band) == within
+    assert shared.band_verdict(54.33, {0: 55.15, 1: 53.44, 2: 52.32, 3: 58.76, 4: 52.94, 5: 56.61}) == within
     for _ in range(200):
         moved = {seed: v + 0.05 * rng.standard_normal() for seed, v in band.items()}
-        assert shared.band_verdict(56.0, moved) == "within the band of the 6 seeds"
-        assert shared.band_verdict(54.33, moved).startswith("at the lower edge")
+        assert shared.band_verdict(56.0, moved) == shared.band_verdict(54.33, moved) == within
 
 
-def test_a_single_value_is_placed_within_outside_or_at_the_edge_of_the_band():
-    band = {0: 10.0, 1: 12.0, 2: 14.0}
-    assert shared.band_verdict(11.5, band) == "within the band of the 3 seeds"
-    assert shared.band_verdict(5.0, band) == "below the band of the 3 seeds"
-    assert shared.band_verdict(20.0, band) == "above the band of the 3 seeds"
-    assert shared.band_verdict(9.5, band).startswith("at the lower edge")
-    assert shared.band_verdict(14.5, band).startswith("at the upper edge")
+def test_a_single_value_is_one_more_draw_within_the_band_or_its_edge_else_outside():
+    band = {0: 10.0, 1: 12.0, 2: 14.0}  # 4 wide: its edge reaches 1 beyond each end
+    within = "within the band of the 3 seeds or at its edge: one more draw"
+    assert all(shared.band_verdict(value, band) == within for value in (11.5, 9.5, 15.0))
+    assert shared.band_verdict(8.9, band) == "below the band of the 3 seeds, beyond its edge"
+    assert shared.band_verdict(15.1, band) == "above the band of the 3 seeds, beyond its edge"
 
 
-def test_what_holds_across_networks_is_said_of_each_all_some_or_none():
+def test_what_holds_across_networks_is_counted_in_the_same_words_whatever_the_counts():
     what = "follow a space just read"
-    each = f"in each of the 3 networks, units {what}"
-    assert shared.across_networks({0: 2, 1: 5, 2: 3}, what) == f"{each} (2 to 5 of them)"
-    assert shared.across_networks({0: 1, 1: 1, 2: 1}, what) == f"{each} (1 of them)"
-    assert shared.across_networks({0: 0, 1: 0, 2: 4}, what) == (
-        f"in 1 of the 3 networks (seed 2), units {what} (4 of them)")
-    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what) == "in none of the 3 networks do any units " + what
+    strongest = {0: 0.9, 1: 0.45, 2: 0.62}
+    line = shared.across_networks({0: 2, 1: 0, 2: 3}, what, strongest)
+    assert line == (f"units {what} in 2 of the 3 networks (units per network: seed 0: 2, seed 1: 0, seed 2: 3; the "
+                    f"strongest per network: seed 0 0.90, seed 1 0.45, seed 2 0.62)")
+    masked = re.compile(r"\d+(?:\.\d+)?")
+    for counts in ({0: 0, 1: 0, 2: 0}, {0: 5, 1: 1, 2: 4}):  # none, each: the same words, other numbers
+        assert masked.sub("#", shared.across_networks(counts, what, strongest)) == masked.sub("#", line)
     with pytest.raises(ValueError, match="at least 3"):
-        shared.across_networks({0: 1}, what)
-    # with each network's strongest value: "each" and "none" only clear of the threshold's edge
-    assert shared.across_networks({0: 2, 1: 1, 2: 3}, what, {0: 0.9, 1: 0.7, 2: 0.8}, 0.5) == f"{each} (1 to 3 of them)"
-    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what, {0: 0.1, 1: 0.3, 2: 0.2}, 0.5) == (
-        "in none of the 3 networks do any units " + what)
-    near = shared.across_networks({0: 1, 1: 1, 2: 1}, what, {0: 0.9, 1: 0.55, 2: 0.8}, 0.5)
-    assert near.startswith("not in each of the 3 networks, or at the threshold's edge") and "seed 1 0.55" in near
-    assert shared.across_networks({0: 0, 1: 0, 2: 0}, what, {0: 0.1, 1: 0.45, 2: 0.2}, 0.5).startswith("not in each")
+        shared.across_networks({0: 1}, what, {0: 0.9})
 
 
 def test_the_scale_multiplies_updates_and_is_read_from_the_environment_once():
