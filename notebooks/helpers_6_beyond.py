@@ -235,9 +235,9 @@ def kernel_summary(other: dict, seed_losses: dict, marks: int = 4) -> dict:
     same = other["kernel"] == other["ours"]
     words = ("the two processes ran the same kernel: this machine cannot show another's rounding" if same else
              "bit for bit the same: the kernels round this run alike" if apart == 0 else
-             "another kernel moves the same seed by an amount of the same order as another seed (within a factor of "
-             "ten of the seeds' range)" if apart >= 0.1 * width else
-             "another kernel moves the same seed by far less than another seed does")
+             "another kernel moves the same seed by no more than the seeds' range: another machine's run is one more "
+             "draw, as far as these runs tell" if apart <= width else
+             "another kernel moves the same seed by more than the seeds' range")
     print(f"After {n:,} updates they stand {apart:.2f} apart; the {len(ends)} seeds range over {width:.2f}: {words}.")
     return dict(apart=apart, width=width, words=words, updates=n)
 

@@ -174,8 +174,10 @@ def test_the_same_seed_under_another_blas_kernel_is_trained_in_a_process_told_be
     printed = capsys.readouterr().out
     assert f"Seed 1 under OpenBLAS's {other['kernel']} kernel" in printed and "update      30:" in printed
     assert facts["width"] == pytest.approx(3) and facts["updates"] == 30
-    assert beyond.kernel_summary(dict(other, smooth_loss=here + 2, kernel="X", ours="Y"), seeds)["words"].startswith(
-        "another kernel moves the same seed by an amount of the same order")
+    for apart, words in ((2, "by no more than the seeds' range: another machine's run is one more draw"),
+                         (0.01, "by no more than the seeds' range"), (3.5, "by more than the seeds' range")):
+        moved = beyond.kernel_summary(dict(other, smooth_loss=here + apart, kernel="X", ours="Y"), seeds)
+        assert moved["words"].startswith(f"another kernel moves the same seed {words}")
     with pytest.raises(RuntimeError, match="OPENBLAS_CORETYPE=Sandybridge failed"):
         report_runs.other_kernel_run(small_corpus, seed=1, updates=0)
 
