@@ -101,7 +101,10 @@ def execute_all(paths: list, finish) -> list:
             execute_reporting(group[0])
             finished.append(finish(group[0]))
             continue
-        children = {path: subprocess.Popen([sys.executable, __file__, str(path)]) for path in group}
+        # one BLAS thread per kernel: the notebooks share the cores, and OpenBLAS's threads, waiting for
+        # a core that another notebook holds, would spin rather than compute
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        children = {path: subprocess.Popen([sys.executable, __file__, str(path)], env=env) for path in group}
         # Ctrl-C reaches the children, which pass it on to their kernels and end when those stop: wait for them
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
