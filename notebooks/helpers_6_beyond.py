@@ -55,6 +55,12 @@ def generalisation_verdict(run: HeldOutRun) -> float:
               f"{run.history.best.K} characters ({math.log2(run.history.best.K):.2f} bits): there it has fallen "
               f"into a state that predicts worse than knowing nothing. The bits above leave those stretches out; "
               f"over the whole texts: {held_bpc[u]:.3f} held out, {seen_bpc[u]:.3f} training.")
+    zeros = run.from_zeros
+    uniform = math.log2(run.history.best.K)
+    fallen = [text for text, bpc in zeros.items() if bpc > uniform]
+    print(f"Read from a hidden state of zeros instead: {zeros['held out']:.3f} held out, {zeros['training']:.3f} "
+          f"training" + (f"; from zeros the network reads the {' and the '.join(fallen)} text worse than a uniform "
+                         f"guess ({uniform:.2f} bits)." if fallen else "."))
     if gap > 0.1 * seen:
         print("The held-out text is predicted clearly worse than the training text: the network has begun to fit "
               "the text it trains on.")

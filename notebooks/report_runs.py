@@ -226,9 +226,9 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
 
     Returns the final network ("rnn"); the CPU seconds its training took, in all and per character
     (CPU time, so that other work on the machine does not count); the held-out bits per character
-    of the final network ("bpc", h carried from zeros through the held-out part, over the stretches
-    it reads better than a uniform guess: read_normally) and the share of stretches it reads worse
-    ("stuck"); the smooth loss;
+    of the final network ("bpc", read on from the hidden state the training reached, over the
+    stretches it reads better than a uniform guess: read_normally) and the share of stretches it
+    reads worse ("stuck"); the smooth loss;
     and "sigma", the largest singular value of W after "sigma_updates" updates (0, 1, and about
     SNAPSHOTS more)."""
     corpus = Corpus(text, source)
@@ -239,7 +239,10 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
 
     every = max(1, updates // SNAPSHOTS)
 
+    reached = {}  # the hidden state training reached at the last update
+
     def snapshot(state):  # W after state.update updates: after the first, then every `every`
+        reached["h"] = state.h
         if state.update % every == 1 or every == 1:
             snapshots[state.update] = largest_singular_value(state.rnn.W)
 
@@ -250,7 +253,7 @@ def window_run(text: str, source: str, seq_length: int, characters: int = CHARAC
     snapshots[updates] = largest_singular_value(rnn.W)
     return dict(seq_length=seq_length, seed=seed, updates=updates, characters=updates * seq_length, rnn=rnn,
                 seconds=seconds, seconds_per_char=seconds / (updates * seq_length),
-                **dict(zip(("bpc", "stuck"), read_normally(stretch_bits(rnn, held.data), corpus.K))),
+                **dict(zip(("bpc", "stuck"), read_normally(stretch_bits(rnn, held.data, reached["h"]), corpus.K))),
                 held_out=held.source,
                 smooth_loss=history.smooth_loss, sigma_updates=np.array(list(snapshots)),
                 sigma=np.array(list(snapshots.values())))
@@ -316,19 +319,20 @@ class HeldOutRun:
     parameters on two texts of the same length, after each measured number of updates (0 first,
     the last update last): the held-out rest of the text, and the training part's last stretch;
     and, for the final parameters, the bits per character of each text's 1,000-character stretches
-    (stretch_bits)."""
+    (stretch_bits) and of each text read from a hidden state of zeros instead."""
 
     history: History
     held_out_bpc: dict        # {updates done: bits per character on the held-out part}
     training_bpc: dict        # {updates done: bits per character on as much of the training part's end}
     training_characters: int  # the length of the training part
     stretches: dict           # {"held out" / "training": stretch_bits of the final parameters on that text}
+    from_zeros: dict          # {"held out" / "training": bits per character of the final parameters read from zeros}
 
 
-def surprise(rnn: RNN, x, chunk: int = 10_000) -> np.ndarray:
-    """(n - 1,) -log2 p(x_{t+1} | x_1 ... x_t), the hidden state carried from zeros through all of x
-    (rnnlib.bits_per_char is its mean); a chunk of it at a time."""
-    h, bits = np.zeros(rnn.m, dtype=rnn.dtype), []
+def surprise(rnn: RNN, x, h0=None, chunk: int = 10_000) -> np.ndarray:
+    """(n - 1,) -log2 p(x_{t+1} | x_1 ... x_t), the hidden state carried from h0 (default zeros)
+    through all of x (rnnlib.bits_per_char is its mean); a chunk of it at a time."""
+    h, bits = (np.zeros(rnn.m, dtype=rnn.dtype) if h0 is None else h0), []
     for start in range(0, len(x) - 1, chunk):
         end = min(start + chunk, len(x) - 1)
         H = rnnlib.hidden_states(rnn, x[start:end], h)                    # (end - start + 1, m)
@@ -338,10 +342,10 @@ def surprise(rnn: RNN, x, chunk: int = 10_000) -> np.ndarray:
     return np.concatenate(bits)
 
 
-def stretch_bits(rnn: RNN, x, stretch: int = 1_000) -> np.ndarray:
+def stretch_bits(rnn: RNN, x, h0=None, stretch: int = 1_000) -> np.ndarray:
     """The mean surprise (bits per character) of each whole stretch of `stretch` characters of x
-    (x whole, if shorter), read as bits_per_char reads it, the state carried through."""
-    bits = surprise(rnn, x)
+    (x whole, if shorter), read as bits_per_char reads it from h0, the state carried through."""
+    bits = surprise(rnn, x, h0)
     if len(bits) < stretch:
         return bits.mean(keepdims=True)
     return bits[:len(bits) // stretch * stretch].reshape(-1, stretch).mean(axis=1)
@@ -352,40 +356,43 @@ HELD_OUT_EPOCHS = 2  # notebook 6's held-out runs: each character of the trainin
 
 def read_normally(stretches, K: int) -> tuple[float, float]:
     """(bits per character over the stretches (stretch_bits) read better than a uniform guess over K
-    characters, the share of stretches read worse): a network whose parameters, held fixed, fall
-    into a state that predicts the text worse than knowing nothing is measured where it reads the
-    text, and the rest counted (if it reads no stretch better, the bits are over all of them)."""
+    characters, the share read worse): a network fallen into a state that predicts worse than knowing
+    nothing is measured where it reads the text (over all stretches, if it reads none better)."""
     normal = stretches <= np.log2(K)
     return float(stretches[normal].mean() if normal.any() else stretches.mean()), float(1 - normal.mean())
 
 
 def held_out_run(corpus: Corpus, fraction: float = 0.9, epochs: int = 4, seed: int = rnnlib.DEFAULT_SEED,
                  m: int = rnnlib.M, eval_every: int = 10_000, updates: int | None = None) -> HeldOutRun:
-    """Train with the assignment's settings on the first `fraction` of the text, for `epochs`
-    epochs (or `updates` updates, if fewer: the report's scale).  Before the
-    first update, every eval_every updates and after the last one, the same parameters are
-    measured on two texts of the same length: the rest of the text, which the network never sees,
-    and the last stretch of the training part; the final parameters' stretch_bits on both."""
+    """Train with the assignment's settings on the first `fraction` of the text for `epochs` epochs
+    (or `updates` updates, if fewer).  Before the first update, every eval_every updates and after
+    the last, the same parameters read two texts of the same length on from the hidden state the
+    training has reached: the rest of the text, never trained on, and the training part's last
+    stretch; after the last, their stretch_bits read the same way, and both read from zeros."""
     train_part, held_out = corpus.split(fraction)
     seen = train_part.data[-len(held_out.data):]
     print(f"training on {train_part.source} ({len(train_part):,} characters), measuring on "
           f"{held_out.source} ({len(held_out):,}) and on as many of the training part's last characters")
     held_out_bpc, training_bpc = {}, {}
 
-    def measure(update: int, rnn: RNN) -> None:
-        held_out_bpc[update] = rnnlib.bits_per_char(rnn, held_out.data)
-        training_bpc[update] = rnnlib.bits_per_char(rnn, seen)
+    reached = {}  # the hidden state training reached at the last update
+    def measure(update: int, rnn: RNN, h=None) -> None:
+        held_out_bpc[update] = rnnlib.bits_per_char(rnn, held_out.data, h)
+        training_bpc[update] = rnnlib.bits_per_char(rnn, seen, h)
 
     def at_the_marks(state):  # after every update: measure after every eval_every and after the last
+        reached["h"] = state.h
         if state.update % eval_every == 0 or state.update == state.total:
-            measure(state.update, state.rnn)
+            measure(state.update, state.rnn, state.h)
 
     rnn = RNN.init(corpus.K, m=m, rng=seed)
     measure(0, rnn)
     history = rnnlib.train(rnn, train_part, epochs=epochs, updates=updates, rng=seed, sample_every=None,
                            on_update=at_the_marks, progress=False)
-    stretches = {"held out": stretch_bits(rnn, held_out.data), "training": stretch_bits(rnn, seen)}
-    return HeldOutRun(history, held_out_bpc, training_bpc, len(train_part), stretches)
+    stretches = {"held out": stretch_bits(rnn, held_out.data, reached["h"]),
+                 "training": stretch_bits(rnn, seen, reached["h"])}
+    from_zeros = {"held out": rnnlib.bits_per_char(rnn, held_out.data), "training": rnnlib.bits_per_char(rnn, seen)}
+    return HeldOutRun(history, held_out_bpc, training_bpc, len(train_part), stretches, from_zeros)
 
 
 def dtype_runs(corpus: Corpus, updates: int = 20_000, seed: int = rnnlib.DEFAULT_SEED,

@@ -35,10 +35,14 @@ def test_the_generalisation_run_table_and_verdict(small_corpus, capsys):
     # The same run as one uninterrupted train call, and its measurements those of its parameters then.
     seen = train_part.data[-len(held_out.data):]
     rnn = RNN.init(small_corpus.K, m=8, rng=rnnlib.DEFAULT_SEED)
-    one = rnnlib.train(rnn, train_part, updates=10, sample_every=None, progress=False)
+    reached = []  # the hidden state training carries on from: the measurements read on from it
+    one = rnnlib.train(rnn, train_part, updates=10, sample_every=None, progress=False,
+                       on_update=lambda state: reached.append(state.h.copy()))
     assert np.array_equal(one.smooth_loss, run.history.smooth_loss[:10])
-    assert run.held_out_bpc[10] == rnnlib.bits_per_char(rnn, held_out.data)
-    assert run.training_bpc[10] == rnnlib.bits_per_char(rnn, seen)
+    assert run.held_out_bpc[10] == rnnlib.bits_per_char(rnn, held_out.data, reached[-1])
+    assert run.training_bpc[10] == rnnlib.bits_per_char(rnn, seen, reached[-1])
+    assert run.held_out_bpc[10] != rnnlib.bits_per_char(rnn, held_out.data)  # not from zeros
+    assert run.held_out_bpc[0] == rnnlib.bits_per_char(RNN.init(small_corpus.K, m=8), held_out.data)
     table = beyond.generalisation_table(run, updates=(5, 10))
     assert [row[0] for row in table.rows] == [5, 10, last]
     held, seen_bpc = run.held_out_bpc[10], run.training_bpc[10]
@@ -63,10 +67,12 @@ def test_the_held_out_measurements_are_those_of_the_run_stopped_and_resumed_at_e
     measured = {0: (rnnlib.bits_per_char(rnn, held_out.data), rnnlib.bits_per_char(rnn, seen))}
     marks = [*range(7, run.history.updates, 7), run.history.updates]
     history = rnnlib.train(rnn, train_part, updates=marks[0], sample_every=None, checkpoint=path, progress=False)
-    measured[marks[0]] = rnnlib.bits_per_char(rnn, held_out.data), rnnlib.bits_per_char(rnn, seen)
+    h = rnnlib.load_checkpoint(path).h  # read on from the hidden state training reached
+    measured[marks[0]] = rnnlib.bits_per_char(rnn, held_out.data, h), rnnlib.bits_per_char(rnn, seen, h)
     for u in marks[1:]:
         rnn, history = rnnlib.resume(path, train_part, updates=u, progress=False)
-        measured[u] = rnnlib.bits_per_char(rnn, held_out.data), rnnlib.bits_per_char(rnn, seen)
+        h = rnnlib.load_checkpoint(path).h
+        measured[u] = rnnlib.bits_per_char(rnn, held_out.data, h), rnnlib.bits_per_char(rnn, seen, h)
     assert run.held_out_bpc == {u: held for u, (held, _) in measured.items()}
     assert run.training_bpc == {u: seen_bpc for u, (_, seen_bpc) in measured.items()}
     assert np.array_equal(run.history.smooth_loss, history.smooth_loss)
@@ -80,7 +86,8 @@ def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
         stretches = {"held out": np.array([held] * 4), "training": np.array([seen] * 4 + list(stuck))}
         run = report_runs.HeldOutRun(history=SimpleNamespace(best=RNN.init(80, m=2)),
                                      held_out_bpc={0: 6.3, 10: 3.0, 20: held}, training_bpc={0: 6.3, 10: 2.99, 20: 4.1},
-                                     training_characters=1_000, stretches=stretches)
+                                     training_characters=1_000, stretches=stretches,
+                                     from_zeros={"held out": 2.6, "training": stuck[0] if stuck else 2.7})
         gap = beyond.generalisation_verdict(run)
         return gap, capsys.readouterr().out.splitlines()
 
@@ -88,19 +95,22 @@ def test_the_generalisation_verdict_says_what_the_gap_supports(capsys):
     assert gap == pytest.approx(0.005)
     assert lines[0] == ("After 20 updates, over 1,000-character stretches: 2.505 bits per character held out, 2.500 "
                         "on as much training text (gap +0.005; after 10 updates, the whole texts: +0.010).")
-    assert len(lines) == 2 and "(a gap of 0.2% of the bits)" in lines[1]
-    assert "With 406 parameters for 1,000 characters" in lines[1]
-    assert "whether the network's size is what keeps the gap this small is untested: no run here varies m" in lines[1]
-    assert "limited by its size" not in lines[1]  # no experiment varies m: the claim is not made
-    assert verdict(2.6, 2.5)[1][1] == ("The held-out text is predicted worse than the training text by 4.0% of the "
+    assert lines[1] == "Read from a hidden state of zeros instead: 2.600 held out, 2.700 training."
+    assert len(lines) == 3 and "(a gap of 0.2% of the bits)" in lines[2]
+    assert "With 406 parameters for 1,000 characters" in lines[2]
+    assert "whether the network's size is what keeps the gap this small is untested: no run here varies m" in lines[2]
+    assert "limited by its size" not in lines[2]  # no experiment varies m: the claim is not made
+    assert verdict(2.6, 2.5)[1][2] == ("The held-out text is predicted worse than the training text by 4.0% of the "
                                        "bits: a small gap.")
-    assert "clearly worse" in verdict(3.0, 2.5)[1][1] and "clearly better" in verdict(2.0, 2.5)[1][1]
+    assert "clearly worse" in verdict(3.0, 2.5)[1][2] and "clearly better" in verdict(2.0, 2.5)[1][2]
     gap, lines = verdict(2.505, 2.5, stuck=[9.0])  # one stretch of five above log2 80 = 6.32 bits
-    assert gap == pytest.approx(0.005) and len(lines) == 3
+    assert gap == pytest.approx(0.005) and len(lines) == 4
     assert lines[1].startswith("With its final parameters fixed, the network reads 20% of the training text's "
                                "stretches and 0% of the held-out text's worse than a uniform guess over the 80 "
                                "characters (6.32 bits)")
     assert lines[1].endswith("over the whole texts: 2.505 held out, 4.100 training.")
+    assert lines[2] == ("Read from a hidden state of zeros instead: 2.600 held out, 9.000 training; from zeros the "
+                        "network reads the training text worse than a uniform guess (6.32 bits).")
 
 
 def test_the_surprise_is_what_bits_per_char_averages_and_stretches_are_its_means(small_corpus):
