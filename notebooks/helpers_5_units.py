@@ -167,13 +167,13 @@ def show_units(passage: str, H, units: Table, shown: int = 700) -> None:
 
 def plot_unit_heatmap(H, text: str, units, start: int = 0, length: int = 60):
     """The activations of the given units over length characters of text, as a heat map, sized
-    for the printed page: no wider than its text, labels of 8 pt."""
+    for the printed page: no wider than its text, no taller than half of it for 20 units, labels of 7 and 8 pt."""
     units = list(units)
-    fig, ax = subplots(figsize=(7, 0.17 * len(units) + 1.3))
+    fig, ax = subplots(figsize=(7, 0.14 * len(units) + 1.1))
     image = ax.imshow(H[start:start + length, units].T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(length), [repr(ch)[1:-1] for ch in text[start:start + length]], fontsize=8,
                   family="monospace")
-    ax.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=8)
+    ax.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=7)
     ax.set_title(f"{len(units)} hidden units over {length} characters (red +1, blue −1)", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01).ax.tick_params(labelsize=8)
     shown = H[start:start + length, units]

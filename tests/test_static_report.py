@@ -117,7 +117,7 @@ def test_every_figure_has_its_own_description(built):
     assert figures == 2 and len(alts) == page.count("<img ") == figures  # notebook 1's error floor, 3's temperatures
     assert "No description has been provided" not in page
     assert all(len(alt) > 100 and re.search(r"\d\.\d", alt) for alt in alts), alts  # sentences, from values
-    assert any("rounding floor" in alt for alt in alts) and any("temperature" in alt for alt in alts)
+    assert any("rounding scale" in alt for alt in alts) and any("temperature" in alt for alt in alts)
 
 
 def test_no_invisible_characters_and_every_id_one_of_a_kind_with_links_that_land(built, tmp_path):
