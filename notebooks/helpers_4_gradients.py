@@ -440,9 +440,8 @@ def summary(reach: dict, clipping: dict, truncation: dict, at: int = rnnlib.SEQ_
     counted = {verdict: sum(result.verdict == verdict for result in results)
                for verdict in ("a difference", "at the edge", "no detectable difference")}
     lines.append(f"Truncation, held-out bits per character of each window against seq_length {at}'s, at equal "
-                 f"characters and at equal updates: of the {len(results)} comparisons, {counted['a difference']} show "
-                 f"a difference beyond the seeds' spread, {counted['at the edge']} sit at the rule's edge and "
-                 f"{counted['no detectable difference']} show no detectable difference (each, with every seed's "
-                 f"value, above).")
+                 f"characters and at equal updates, {len(results)} comparisons: a difference beyond the seeds' spread "
+                 f"in {counted['a difference']}, at the rule's edge in {counted['at the edge']}, no detectable "
+                 f"difference in {counted['no detectable difference']} (each, with every seed's value, above).")
     record_findings("4_gradients", lines)
     return lines

@@ -253,6 +253,6 @@ def test_clipping_and_truncation_follow_the_verdict_rule_and_the_summary_records
     assert len(lines) == 3 and shared.findings()["4_gradients"] == lines
     assert lines[1].endswith(verdict["line"])
     assert lines[2] == ("Truncation, held-out bits per character of each window against seq_length 25's, at equal "
-                        "characters and at equal updates: of the 4 comparisons, 2 show a difference beyond the seeds' "
-                        "spread, 0 sit at the rule's edge and 2 show no detectable difference (each, with every seed's "
-                        "value, above).")
+                        "characters and at equal updates, 4 comparisons: a difference beyond the seeds' spread in 2, "
+                        "at the rule's edge in 0, no detectable difference in 2 (each, with every seed's value, "
+                        "above).")
