@@ -19,7 +19,6 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 import rnnlib
-import shared
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SCRIPTS = NOTEBOOKS.parent / "scripts"
@@ -42,11 +41,13 @@ CTRL_C_IN_UPDATE_300 = STOP_IN_UPDATE_300.replace("os.getpid()", "os.getppid()")
 
 @pytest.fixture
 def small_text(tmp_path, monkeypatch):
-    """A 60,000-character text and an empty results folder, for the kernel (its environment)."""
+    """A 60,000-character text and an empty results folder, for the kernel (its environment), at the
+    report's own scale (the whole suite sets nbval's smaller one before these tests run)."""
     path = tmp_path / "corpus.txt"
     path.write_text(rnnlib.python_docs_text()[:60_000], encoding="utf-8")
     monkeypatch.setenv(rnnlib.CORPUS_ENV, str(path))
     monkeypatch.setenv("RNN_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("RNN_REPORT_SCALE", "1")
     return rnnlib.load_corpus(path), tmp_path / "results"
 
 
@@ -71,7 +72,7 @@ def test_a_stopped_notebook_continues_with_the_hint_and_keeps_the_finished_model
                 client.execute_cell(nb.cells[training], training)
 
             error = next(out for out in nb.cells[training].outputs if out.output_type == "error")
-            total = shared.scaled(4 * rnnlib.updates_per_epoch(len(corpus.data), 25))  # the kernels' scale
+            total = 4 * rnnlib.updates_per_epoch(len(corpus.data), 25)
             assert error.ename == "TrainingStopped"
             assert error.traceback == [  # the whole message: no traceback, three lines
                 f"Interrupted after update 301 of {total:,}: the run so far is saved in {run}. "
@@ -125,7 +126,7 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
                           # Python's own Ctrl-C, whatever this process has (a background job ignores it)
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert done.returncode == 130, done.stdout + done.stderr
-    total = shared.scaled(4 * rnnlib.updates_per_epoch(len(corpus.data), 25))  # the kernels' scale
+    total = 4 * rnnlib.updates_per_epoch(len(corpus.data), 25)
     # A few updates more than 301: the signal travels through this process to the kernel.
     *earlier, last = done.stderr.splitlines()
     stopped = re.fullmatch(r"Stopped in notebooks/2_training\.ipynb, which is left as it was: Interrupted after "
