@@ -47,16 +47,16 @@ def generalisation_verdict(run: HeldOutRun) -> float:
     reading = normal_reading(run)
     (held, held_stuck), (seen, seen_stuck) = reading["held out"], reading["training"]
     gap, first_gap = held - seen, held_bpc[first] - seen_bpc[first]
+    uniform = math.log2(run.history.best.K)  # bits per character of a uniform guess
     print(f"After {u:,} updates, over 1,000-character stretches: {held:.3f} bits per character held out, {seen:.3f} "
           f"on as much training text (gap {gap:+.3f}; after {first:,} updates, the whole texts: {first_gap:+.3f}).")
     if held_stuck or seen_stuck:
         print(f"With its final parameters fixed, the network reads {seen_stuck:.0%} of the training text's stretches "
               f"and {held_stuck:.0%} of the held-out text's worse than a uniform guess over the "
-              f"{run.history.best.K} characters ({math.log2(run.history.best.K):.2f} bits): there it has fallen "
+              f"{run.history.best.K} characters ({uniform:.2f} bits): there it has fallen "
               f"into a state that predicts worse than knowing nothing. The bits above leave those stretches out; "
               f"over the whole texts: {held_bpc[u]:.3f} held out, {seen_bpc[u]:.3f} training.")
     zeros = run.from_zeros
-    uniform = math.log2(run.history.best.K)
     fallen = [text for text, bpc in zeros.items() if bpc > uniform]
     print(f"Read from a hidden state of zeros instead: {zeros['held out']:.3f} held out, {zeros['training']:.3f} "
           f"training" + (f"; from zeros the network reads the {' and the '.join(fallen)} text worse than a uniform "

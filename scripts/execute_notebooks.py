@@ -99,25 +99,30 @@ def execute_all(paths: list, finish) -> list:
     for group in stages(paths):
         if len(group) == 1:
             execute_reporting(group[0])
-            finished.append(finish(group[0]))
-            continue
-        # one BLAS thread per kernel: the notebooks share the cores, and OpenBLAS's threads, waiting for
-        # a core that another notebook holds, would spin rather than compute
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-        children = {path: subprocess.Popen([sys.executable, __file__, str(path)], env=env) for path in group}
-        # Ctrl-C reaches the children, which pass it on to their kernels and end when those stop: wait for them
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            codes = {path: child.wait() for path, child in children.items()}
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        if any(code == STOPPED for code in codes.values()):
-            raise Stopped(", ".join(path.name for path, code in codes.items() if code == STOPPED))
-        failed = [path.name for path, code in codes.items() if code]
-        if failed:
-            raise RuntimeError(f"notebooks/{', '.join(failed)} failed: the error is printed above")
+        else:
+            execute_side_by_side(group)
         finished += [finish(path) for path in group]
     return finished
+
+
+def execute_side_by_side(group: list) -> None:
+    """The notebooks of group at once, each in a process of its own; Stopped if one was stopped,
+    RuntimeError naming those that failed otherwise (their errors printed above)."""
+    # one BLAS thread per kernel: the notebooks share the cores, and OpenBLAS's threads, waiting for
+    # a core that another notebook holds, would spin rather than compute
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    children = {path: subprocess.Popen([sys.executable, __file__, str(path)], env=env) for path in group}
+    # Ctrl-C reaches the children, which pass it on to their kernels and end when those stop: wait for them
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        codes = {path: child.wait() for path, child in children.items()}
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if any(code == STOPPED for code in codes.values()):
+        raise Stopped(", ".join(path.name for path, code in codes.items() if code == STOPPED))
+    failed = [path.name for path, code in codes.items() if code]
+    if failed:
+        raise RuntimeError(f"notebooks/{', '.join(failed)} failed: the error is printed above")
 
 
 if __name__ == "__main__":
