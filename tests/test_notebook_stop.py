@@ -3,6 +3,7 @@ the cell shows a short message, not a traceback; its last line is a statement th
 the run, after which the cells below run; and the finished model that notebooks 3-5 read is
 the one from before until the resumed run ends."""
 
+import importlib.util
 import re
 import shutil
 import signal
@@ -22,6 +23,9 @@ import rnnlib
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SCRIPTS = NOTEBOOKS.parent / "scripts"
+_spec = importlib.util.spec_from_file_location("nbval_conftest", NOTEBOOKS / "conftest.py")
+_spec.loader.exec_module(nbval_conftest := importlib.util.module_from_spec(_spec))
+TEST_SCALE = nbval_conftest.TEST_SCALE  # the scale nbval runs the notebooks at
 
 # What the stop button does to a kernel: SIGINT, here sent by the kernel to itself in update 300.
 STOP_IN_UPDATE_300 = """\
@@ -41,14 +45,19 @@ CTRL_C_IN_UPDATE_300 = STOP_IN_UPDATE_300.replace("os.getpid()", "os.getppid()")
 
 @pytest.fixture
 def small_text(tmp_path, monkeypatch):
-    """A 60,000-character text and an empty results folder, for the kernel (its environment), at the
-    report's own scale (the whole suite sets nbval's smaller one before these tests run)."""
+    """The offline text and an empty results folder, for the kernel (its environment), at nbval's
+    scale (TEST_SCALE), where four epochs of this text take the main run past notebook 2's check."""
     path = tmp_path / "corpus.txt"
-    path.write_text(rnnlib.python_docs_text()[:60_000], encoding="utf-8")
+    path.write_text(rnnlib.python_docs_text(), encoding="utf-8")
     monkeypatch.setenv(rnnlib.CORPUS_ENV, str(path))
     monkeypatch.setenv("RNN_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("RNN_REPORT_SCALE", "1")
+    monkeypatch.setenv("RNN_REPORT_SCALE", TEST_SCALE)
     return rnnlib.load_corpus(path), tmp_path / "results"
+
+
+def kernels_total(corpus) -> int:
+    """The main run's updates in the kernel: four epochs at TEST_SCALE (as shared.scaled counts)."""
+    return max(1, round(4 * rnnlib.updates_per_epoch(len(corpus.data), 25) * float(TEST_SCALE)))
 
 
 def test_a_stopped_notebook_continues_with_the_hint_and_keeps_the_finished_model(small_text):
@@ -72,7 +81,7 @@ def test_a_stopped_notebook_continues_with_the_hint_and_keeps_the_finished_model
                 client.execute_cell(nb.cells[training], training)
 
             error = next(out for out in nb.cells[training].outputs if out.output_type == "error")
-            total = 4 * rnnlib.updates_per_epoch(len(corpus.data), 25)
+            total = kernels_total(corpus)
             assert error.ename == "TrainingStopped"
             assert error.traceback == [  # the whole message: no traceback, three lines
                 f"Interrupted after update 301 of {total:,}: the run so far is saved in {run}. "
@@ -126,7 +135,7 @@ def test_ctrl_c_in_run_py_report_stops_the_training_cell_as_the_stop_button_does
                           # Python's own Ctrl-C, whatever this process has (a background job ignores it)
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert done.returncode == 130, done.stdout + done.stderr
-    total = 4 * rnnlib.updates_per_epoch(len(corpus.data), 25)
+    total = kernels_total(corpus)
     # A few updates more than 301: the signal travels through this process to the kernel.
     *earlier, last = done.stderr.splitlines()
     stopped = re.fullmatch(r"Stopped in notebooks/2_training\.ipynb, which is left as it was: Interrupted after "
