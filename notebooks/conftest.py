@@ -1,7 +1,8 @@
 """nbval runs the notebooks with their results in a temporary folder, so that the tests never
 overwrite the best model of the user's last report, and at a small scale (RNN_REPORT_SCALE, which
-shared.SCALE reads: every run of the report makes that fraction of its updates), so that every
-cell runs in a fraction of the report's time; a scale set already is kept."""
+shared.SCALE reads: every run of the report makes that fraction of its updates, and notebook 4
+measures that fraction of its stretches), so that every cell runs in a fraction of the report's
+time; a scale set already is kept."""
 
 import os
 import shutil

@@ -256,13 +256,15 @@ def _scale() -> float:
                          f"set it so, or unset it for the whole report") from None
 
 
-# The one knob every notebook reads: the updates of the report's runs are multiplied by it (1: the report).
+# The one knob every notebook reads: the updates of the report's runs (and the stretches notebook 4
+# measures its gradients' reach on) are multiplied by it (1: the report).
 SCALE = _scale()
 
 
-def scaled(updates: int) -> int:
-    """updates times SCALE, at least 1: how many updates a run the report describes as `updates` makes."""
-    return max(1, round(updates * SCALE))
+def scaled(count: int) -> int:
+    """count times SCALE, at least 1: how many updates a run the report describes as `count` updates
+    makes (or how many stretches a measurement the report describes as `count` stretches reads)."""
+    return max(1, round(count * SCALE))
 
 
 # ----------------------------------------------------------------------------- the verdict rule

@@ -221,15 +221,6 @@ def test_float64_centred_differences_have_a_rounding_floor_that_long_double_lowe
     assert np.abs(grads.W - f64.W).max() > 1e-12
 
 
-def test_complex_step_gradients_at_full_size(corpus):
-    rnn = RNN.init(corpus.K, m=100, sigma=0.01, rng=0)
-    x, y, h0 = corpus.data[:25], corpus.data[1:26], np.zeros(100)
-    _, grads, _ = rnnlib.loss_and_gradients(rnn, x, y, h0)
-    exact = rnnlib.complex_step_gradients(rnn, x, y, h0)
-    for name in "bcUWV":
-        assert rnnlib.relative_error(grads[name], exact[name]) < 1e-10, name
-
-
 def test_a_wrong_gradient_is_caught_by_the_checks(rng):
     """The checks can fail: a sign error in one entry of W is reported."""
     rnn = random_rnn(6, 4, rng)

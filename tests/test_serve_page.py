@@ -18,12 +18,12 @@ from browser import chromium_path, stop_server, wait_for_change
 
 SERVE = Path(__file__).resolve().parent.parent / "scripts" / "serve.py"
 TEMPERATURE = ".widget-slider:has(label:text-is('temperature'))"
-RECLAIM_AFTER = 5
+RECLAIM_AFTER = 3
 
 
 @pytest.fixture
 def served(tmp_path, serving_env, free_port):
-    """`serve.py --port N --reclaim-after 5` on the small model of serving_env: (URL it printed,
+    """`serve.py --port N --reclaim-after 3` on the small model of serving_env: (URL it printed,
     server process, log path); stopped by its process id afterwards."""
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
@@ -77,11 +77,11 @@ def wait_until(condition, timeout, what):
 def test_closed_pages_kernels_are_reclaimed_and_an_open_pages_kernel_is_kept(served, browser):
     url, server, log_path = served
     kept = open_ready(browser, url)
-    for _ in range(4):  # four visits: open the page, let it sample, close the tab
+    for _ in range(2):  # two visits: open the page, let it sample, close the tab
         # Closed without its shutdown request, which Voilà's server refuses anyway (voila#1458).
         open_ready(browser, url).close(run_before_unload=False)
     after_visits = len(kernels(server.pid))
-    print(f"kernels right after four visits and one open page: {after_visits}")
+    print(f"kernels right after two visits and one open page: {after_visits}")
     wait_until(lambda: len(kernels(server.pid)) <= 1, 4 * RECLAIM_AFTER + 10, "the closed pages' kernels reclaimed")
     time.sleep(RECLAIM_AFTER + 2)  # the open page idles past the timeout too
     assert len(kernels(server.pid)) == 1
