@@ -37,7 +37,8 @@ RNN's 26,180 at m = 100.
                                              and find rnnlib.train's losses bit for bit
     synthesize(net, state, x0, n, ...)       characters drawn as rnnlib.synthesize draws them
     run(m, seed, updates, text, ...)         one training on the first 90 % of a text, measured on the
-                                             rest: what the report's worker processes run
+                                             rest and on the text it read last (last_read): what the
+                                             report's worker processes run
 """
 
 from __future__ import annotations
@@ -289,11 +290,18 @@ def synthesize(net: LSTM, state, x0: int, n: int, temperature: float = 1.0, rng=
     return np.array(Y, dtype=np.intp)
 
 
+def last_read(data, updates: int, seq_length: int, length: int):
+    """The last `length` characters (fewer at the start of an epoch) of data that `updates` updates of
+    seq_length read, up to the last target of the last update: the training text a run has just read."""
+    k = (updates - 1) % rnnlib.updates_per_epoch(len(data), seq_length) + 1   # updates into the last epoch
+    return data[max(0, k * seq_length + 1 - length):k * seq_length + 1]
+
+
 @dataclass(eq=False)
 class Run:
     """What run gives: the settings, the smooth loss, held_out_bpc and training_bpc (the final
-    parameters on the held-out part and on as much of the training part's end), seconds of
-    training, and the final network (for samples and its cells)."""
+    parameters on the held-out part and on as much of the training text last read, last_read),
+    seconds of training, and the final network (for samples and its cells)."""
 
     m: int
     seed: int
@@ -307,7 +315,7 @@ class Run:
 
 def run(m: int, seed: int, updates: int, text: str, held_out: float = 0.1, sigma: float = SIGMA) -> Run:
     """init(K, m, rng=seed) trained for `updates` updates on the first 1 - held_out of text,
-    measured on the rest and on as many of the training part's last characters."""
+    measured on the rest and on as many characters of the training text it read last."""
     corpus = rnnlib.Corpus(text)
     train_part, rest = corpus.split(1 - held_out)
     net = init(corpus.K, m, sigma=sigma, rng=seed)
@@ -315,4 +323,4 @@ def run(m: int, seed: int, updates: int, text: str, held_out: float = 0.1, sigma
     history = train(net, train_part, updates=updates)
     seconds = time.perf_counter() - start
     return Run(m, seed, updates, history, bits_per_char(net, rest.data),
-               bits_per_char(net, train_part.data[-len(rest.data):]), seconds, net)
+               bits_per_char(net, last_read(train_part.data, updates, SEQ_LENGTH, len(rest.data))), seconds, net)

@@ -122,9 +122,18 @@ def test_run_trains_on_the_first_part_and_measures_the_rest():
     result = lstm.run(8, 0, 50, TEXT)
     assert result.history.smooth_loss.shape == (50,) and result.seconds > 0
     train_part, rest = CORPUS.split(0.9)
+    assert rnnlib.updates_per_epoch(len(train_part), 25) == 9 and len(rest) == 25
     assert result.held_out_bpc == pytest.approx(lstm.bits_per_char(result.net, rest.data), rel=1e-12)
+    end = (49 % 9 + 1) * 25 + 1                 # 9 updates an epoch: update 50 is the 5th of the 6th epoch
     assert result.training_bpc == pytest.approx(
-        lstm.bits_per_char(result.net, train_part.data[-len(rest.data):]), rel=1e-12)
+        lstm.bits_per_char(result.net, train_part.data[end - len(rest.data):end]), rel=1e-12)
+
+
+def test_last_read_is_the_text_the_last_updates_read():
+    data = np.arange(101)                       # 4 updates of 25 an epoch
+    np.testing.assert_array_equal(lstm.last_read(data, 2, 25, 30), np.arange(21, 51))
+    np.testing.assert_array_equal(lstm.last_read(data, 6, 25, 100), np.arange(0, 51))  # the second epoch's start
+    np.testing.assert_array_equal(lstm.last_read(data, 4, 25, 10), np.arange(91, 101))
 
 
 @pytest.mark.parametrize("call, message", [
