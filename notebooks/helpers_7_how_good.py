@@ -213,10 +213,10 @@ def baseline_table(models: list, rnn: dict) -> Table:
 def nearest_order(models: list, bpc: float) -> str:
     """Where bpc falls among the Kneser-Ney models: between which orders, or beyond them."""
     values = [(b.n, b.kneser_ney) for b in models]
-    better = [n for n, v in values if v <= bpc]
-    if not better:
-        return f"worse than every order up to {values[-1][0]}"
-    n = min(better)
+    as_good = [n for n, v in values if v <= bpc]  # the orders at least as good as bpc
+    if not as_good:
+        return f"better than every order up to {values[-1][0]}"
+    n = min(as_good)
     if n == values[0][0]:
         return f"no better than the {n}-gram"
     return f"between the {n - 1}-gram ({dict(values)[n - 1]:.3f}) and the {n}-gram ({dict(values)[n]:.3f})"
@@ -247,7 +247,9 @@ def plot_baselines(models: list, networks: dict):
         for j, t in enumerate(by_seed.values()):
             ax.axhline(t.held_out_bpc, color=f"C{i}", lw=0.9, ls="-",
                        label=f"{kind}, m = {m} ({t.parameters:,} parameters), each seed" if j == 0 else None)
-    ax.set_ylim(None, models[2].kneser_ney + 0.8)
+    shown_values = [b.kneser_ney for b in models[1:]] + [t.held_out_bpc for by_seed in networks.values()
+                                                          for t in by_seed.values()]
+    ax.set_ylim(None, min(max(shown_values), models[0].kneser_ney) + 0.1)
     ax.set(xlabel="n (the n-gram's order)", ylabel="bits per character, held out",
            title="Count-based models and the networks on the same held-out text")
     ax.legend(fontsize=8)
@@ -272,46 +274,59 @@ def capacity_table(capacity: dict) -> Table:
                  title="the RNN at each m, bits per character", float_format="{:.1f}")
 
 
-def plot_capacity(capacity: dict, models: list | None = None):
-    """Held-out and training-part bits per character against the parameter count, every seed a point."""
+def plot_capacity(capacity: dict, models: list, ceiling: float):
+    """Held-out and training-part bits per character against the parameter count, every seed a point
+    and the means joined; a value above ceiling (a uniform guess's bits) is drawn at the top, as a
+    triangle, and named (the means are then left unjoined)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4))
+    top = ceiling + 0.1
     for label, measure, colour, marker in (("held out", held_out, "C3", "o"),
-                                           ("training text, as long", training, "C0", "s")):
-        xs, ys, means = [], [], []
-        for by_seed in capacity.values():
+                                           ("training text last read, as long", training, "C0", "s")):
+        means = []
+        for m, by_seed in capacity.items():
             p = next(iter(by_seed.values())).parameters
-            values = list(measure(by_seed).values())
-            xs += [p] * len(values)
-            ys += values
-            means.append((p, np.mean(values)))
-        ax.plot(xs, ys, marker, color=colour, ms=4, alpha=0.7, label=f"{label}, each seed")
-        ax.plot(*zip(*means), "-", color=colour, lw=1)
-    for m, by_seed in capacity.items():
-        ax.annotate(f"m = {m}", (next(iter(by_seed.values())).parameters, max(held_out(by_seed).values())),
-                    textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
-    if models:
-        for b in models:
-            if b.n in (3, 4, 5):
-                ax.axhline(b.kneser_ney, color="grey", ls=":", lw=0.8)
-                ax.annotate(f"{b.n}-gram", (ax.get_xlim()[0], b.kneser_ney), fontsize=7, color="grey",
-                            xytext=(2, 2), textcoords="offset points")
+            values = measure(by_seed)
+            ax.plot([p] * len(values), [min(v, top) for v in values.values()], marker, color=colour, ms=4,
+                    alpha=0.7, label=f"{label}, each seed" if not means else None)
+            for seed, v in values.items():
+                if v > top:
+                    ax.plot(p, top, "^", color=colour, ms=7)
+                    ax.annotate(f"m = {m}, seed {seed}: {v:.1f}", (p, top), textcoords="offset points",
+                                xytext=(-6, -12 if colour == "C3" else -24), ha="right", fontsize=7, color=colour)
+            means.append((p, np.mean(list(values.values()))))
+        kept = [(p, v) for p, v in means if v <= top]
+        if kept:
+            ax.plot(*zip(*kept), "-", color=colour, lw=1)
+    for b in models:
+        if b.n in (2, 3, 4):
+            ax.axhline(b.kneser_ney, color="grey", ls=":", lw=0.8)
+            ax.annotate(f"{b.n}-gram", (list(capacity.values())[0][SEEDS[0]].parameters, b.kneser_ney), fontsize=7,
+                        color="grey", xytext=(0, 2), textcoords="offset points")
+    ax.axhline(ceiling, color="k", lw=0.6)
+    ax.annotate("a uniform guess over the K characters", (list(capacity.values())[0][SEEDS[0]].parameters, ceiling),
+                fontsize=7, xytext=(0, -9), textcoords="offset points")
     ax.set_xscale("log")
+    ax.set_ylim(None, top + 0.25)
     ax.set(xlabel="parameters (log scale)", ylabel="bits per character",
            title="The RNN's bits per character against its size, equal updates")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center right")
     ax.grid(alpha=0.3)
     return fig
 
 
-def capacity_summary(capacity: dict) -> list:
-    """What more units buy and whether the gap opens, by the rule; returns the lines."""
+def capacity_summary(capacity: dict, ceiling: float) -> list:
+    """What more units buy and whether the gap opens, by the rule, and any run whose held-out bits
+    exceed ceiling (a uniform guess's); returns the lines."""
     ms = list(capacity)
-    lines = []
+    lines = [f"m = {m}, seed {seed}: {t.held_out_bpc:.1f} bits per character held out ({t.training_bpc:.1f} on the "
+             f"training text it read last), worse than a uniform guess over the characters ({ceiling:.2f}): its "
+             f"final parameters predict confidently and wrongly, and its seed range decides every comparison it is in"
+             for m, by_seed in capacity.items() for seed, t in by_seed.items() if t.held_out_bpc > ceiling]
     for small, large in zip(ms, ms[1:]):
         c = compare(held_out(capacity[large]), held_out(capacity[small]), (f"m = {large}", f"m = {small}"))
-        lines.append(f"Held out, m = {large} against m = {small}: {c.sentence()}")
+        lines.append(f"Held out: {c.sentence()}")
     gap = {m: {s: capacity[m][s].held_out_bpc - capacity[m][s].training_bpc for s in SEEDS} for m in ms}
     c = compare(gap[ms[-1]], gap[ms[0]], (f"the gap at m = {ms[-1]}", f"the gap at m = {ms[0]}"))
     lines.append(f"Held out minus training text: {c.sentence(number='{:+.3f}', lower='smaller')}")
