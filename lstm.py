@@ -164,19 +164,21 @@ def loss_and_gradients(net: LSTM, x, y, state):
     gates = sigmoid(Z[:, :3 * m])               # (n, 3m): i, f, o
     I, F, O = gates[:, :m], gates[:, m:2 * m], gates[:, 2 * m:]
     Gc, tanh_C = np.tanh(Z[:, 3 * m:]), np.tanh(C[1:])    # (n, m) each: g_t and tanh(c_t)
+    # What does not depend on the recursion, for every t at once: dL/dz_t = dL/dc_t * by_c[t] + dL/dh_t * by_h[t],
+    # each (4, m) a row per gate, and dc_t/dh_t through o_t
+    by_c, by_h = np.zeros((n, 4, m), dtype=Z.dtype), np.zeros((n, 4, m), dtype=Z.dtype)
+    by_c[:, 0], by_c[:, 1], by_c[:, 3] = Gc * I * (1 - I), C[:-1] * F * (1 - F), I * (1 - Gc ** 2)
+    by_h[:, 2] = tanh_C * O * (1 - O)
+    through_o = O * (1 - tanh_C ** 2)           # dc_t/dh_t, (n, m)
+    F_next = np.vstack([F[1:], np.zeros((1, m), dtype=Z.dtype)])   # f_{t+1}, zero past the end
     dH_out = G @ net.V                          # V^T dL/do_t, (n, m)
-    dZ = np.empty_like(Z)                       # dL/dz_t, (n, 4m)
+    dZ = np.empty((n, 4, m), dtype=Z.dtype)     # dL/dz_t, a row per gate
     dz, dc = np.zeros(4 * m, dtype=Z.dtype), np.zeros(m, dtype=Z.dtype)
-    f_next = np.zeros(m, dtype=Z.dtype)         # f_{t+1}, zero past the end
     for t in range(n - 1, -1, -1):
         dh = dH_out[t] + dz @ net.W
-        dc = dh * O[t] * (1 - tanh_C[t] ** 2) + dc * f_next
-        dz = dZ[t]
-        dz[:m] = dc * Gc[t] * I[t] * (1 - I[t])
-        dz[m:2 * m] = dc * C[t] * F[t] * (1 - F[t])
-        dz[2 * m:3 * m] = dh * tanh_C[t] * O[t] * (1 - O[t])
-        dz[3 * m:] = dc * I[t] * (1 - Gc[t] ** 2)
-        f_next = F[t]
+        dc = dh * through_o[t] + dc * F_next[t]
+        dz = np.add(dc * by_c[t], dh * by_h[t], out=dZ[t]).reshape(4 * m)
+    dZ = dZ.reshape(n, 4 * m)
     grads = LSTM(m, net.K, dtype=Z.dtype)
     np.sum(dZ, axis=0, out=grads.b)
     np.sum(G, axis=0, out=grads.c)
