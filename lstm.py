@@ -220,10 +220,11 @@ def complex_step_gradients(net: LSTM, x, y, state, eps: float = 1e-30) -> LSTM:
 # ----------------------------------------------------------------------------- measuring, training, sampling
 
 
-def bits_per_char(net: LSTM, x, chunk: int = 10_000) -> float:
+def bits_per_char(net: LSTM, x, state=None, chunk: int = 10_000) -> float:
     """The mean over the n-1 predictions of -log2 p(x_{t+1} | x_1 ... x_t), the state carried from
-    zeros through all of x, a chunk of characters at a time."""
-    x, state, nats = np.asarray(x), net.zero_state(), 0.0
+    `state` (default zeros) through all of x, a chunk of characters at a time."""
+    x, nats = np.asarray(x), 0.0
+    state = net.zero_state() if state is None else state
     for start in range(0, x.size - 1, chunk):
         end = min(start + chunk, x.size - 1)
         _, H, C = states(net, x[start:end], state)
@@ -235,13 +236,15 @@ def bits_per_char(net: LSTM, x, chunk: int = 10_000) -> float:
 @dataclass(eq=False)
 class History:
     """What train records: smooth_loss (updates,), the smooth loss after each update's loss; best, a
-    copy of the parameters at the lowest smooth loss, with best_loss and best_update; updates_per_epoch."""
+    copy of the parameters at the lowest smooth loss, with best_loss and best_update; updates_per_epoch;
+    state, the state the last update carried out (what the next one would have started from)."""
 
     smooth_loss: np.ndarray
     best: LSTM
     best_loss: float
     best_update: int
     updates_per_epoch: int
+    state: tuple | None = None
 
 
 def train(net, corpus: rnnlib.Corpus, *, updates: int, seq_length: int = SEQ_LENGTH, eta: float = ETA,
@@ -274,6 +277,7 @@ def train(net, corpus: rnnlib.Corpus, *, updates: int, seq_length: int = SEQ_LEN
         e += s
         if on_update is not None:
             on_update(u + 1, net)
+    history.state = state
     return history
 
 
@@ -302,8 +306,9 @@ def last_read(data, updates: int, seq_length: int, length: int):
 @dataclass(eq=False)
 class Run:
     """What run gives: the settings, the smooth loss, held_out_bpc and training_bpc (the final
-    parameters on the held-out part and on as much of the training text last read, last_read),
-    seconds of training, and the final network (for samples and its cells)."""
+    parameters on the held-out part and on as much of the training text last read, last_read, each
+    read from the state the training ended in), held_out_from_zeros (the held-out part read from a
+    zero state instead), seconds of training, and the final network (for samples and its cells)."""
 
     m: int
     seed: int
@@ -311,18 +316,22 @@ class Run:
     history: History
     held_out_bpc: float
     training_bpc: float
+    held_out_from_zeros: float
     seconds: float
     net: LSTM
 
 
 def run(m: int, seed: int, updates: int, text: str, held_out: float = 0.1, sigma: float = SIGMA) -> Run:
     """init(K, m, rng=seed) trained for `updates` updates on the first 1 - held_out of text,
-    measured on the rest and on as many characters of the training text it read last."""
+    measured on the rest and on as many characters of the training text it read last, from the state
+    its training ended in (a network's state from zeros can settle where training never took it), and
+    on the rest from zeros."""
     corpus = rnnlib.Corpus(text)
     train_part, rest = corpus.split(1 - held_out)
     net = init(corpus.K, m, sigma=sigma, rng=seed)
     start = time.perf_counter()
     history = train(net, train_part, updates=updates)
     seconds = time.perf_counter() - start
-    return Run(m, seed, updates, history, bits_per_char(net, rest.data),
-               bits_per_char(net, last_read(train_part.data, updates, SEQ_LENGTH, len(rest.data))), seconds, net)
+    seen = last_read(train_part.data, updates, SEQ_LENGTH, len(rest.data))
+    return Run(m, seed, updates, history, bits_per_char(net, rest.data, history.state),
+               bits_per_char(net, seen, history.state), bits_per_char(net, rest.data), seconds, net)

@@ -50,17 +50,20 @@ def test_scaled_reads_the_reports_scale(monkeypatch):
 
 def test_train_one_is_the_libraries_run_measured_on_both_parts():
     train_part, rest = CORPUS.split(how.FRACTION)
-    rnn = rnnlib.RNN.init(CORPUS.K, 8, rng=1)
-    history = rnnlib.train(rnn, train_part, updates=30, rng=1, sample_every=None, progress=False)
+    rnn, states = rnnlib.RNN.init(CORPUS.K, 8, rng=1), []
+    history = rnnlib.train(rnn, train_part, updates=30, rng=1, sample_every=None, progress=False,
+                           on_update=lambda state: states.append(state.h))
     ours = how.train_one("RNN", 8, 1, 30, TEXT)
     np.testing.assert_array_equal(ours.smooth_loss, history.smooth_loss)
     np.testing.assert_array_equal(ours.network(CORPUS.K).theta, rnn.theta)
-    assert ours.held_out_bpc == rnnlib.bits_per_char(rnn, rest.data)
-    assert ours.training_bpc == rnnlib.bits_per_char(rnn, lstm.last_read(train_part.data, 30, 25, len(rest)))
+    last = states[-1]  # the hidden state the 30th update carried out
+    assert ours.held_out_bpc == rnnlib.bits_per_char(rnn, rest.data, last) != rnnlib.bits_per_char(rnn, rest.data)
+    assert ours.held_out_from_zeros == rnnlib.bits_per_char(rnn, rest.data)
+    assert ours.training_bpc == rnnlib.bits_per_char(rnn, lstm.last_read(train_part.data, 30, 25, len(rest)), last)
     gated, run = how.train_one("LSTM", 3, 1, 30, TEXT), lstm.run(3, 1, 30, TEXT)
     np.testing.assert_array_equal(gated.smooth_loss, run.history.smooth_loss)
-    assert (gated.held_out_bpc, gated.training_bpc, gated.parameters) == (run.held_out_bpc, run.training_bpc,
-                                                                          run.net.theta.size)
+    assert (gated.held_out_bpc, gated.training_bpc, gated.held_out_from_zeros, gated.parameters) == (
+        run.held_out_bpc, run.training_bpc, run.held_out_from_zeros, run.net.theta.size)
     assert isinstance(gated.network(CORPUS.K), lstm.LSTM)
 
 
@@ -105,7 +108,11 @@ def test_the_tables_and_sentences_show_every_seed(networks, capsys):
                                          [8, 8 * (8 + 2 * CORPUS.K + 1) + CORPUS.K]]
     capsys.readouterr()
     lines = how.capacity_summary(capacity, ceiling=0.0)  # every run above it: each named
-    assert sum("worse than a uniform guess" in line for line in lines) == 6
+    assert sum("worse than a\nuniform guess".replace("\n", " ") in line for line in lines) == 6
+    from_zeros = {m: {seed: how.Trained(**{**vars(t), "held_out_from_zeros": 99.0}) for seed, t in runs.items()}
+                  for m, runs in capacity.items()}
+    lines = how.capacity_summary(from_zeros, ceiling=10.0)
+    assert sum("read from a zero state, the held-out part costs 99.0 bits" in line for line in lines) == 6
     assert how.gates_summary(gated, rnn).names == ("the LSTM", "the RNN")
     summary = how.summary_table(models, networks)
     assert [row[0] for row in summary.rows][-3:] == ["LSTM, m = 3", "RNN, m = 8", "RNN, m = 4"]

@@ -78,6 +78,9 @@ def test_bits_per_char_is_the_loss_of_the_whole_text_in_bits():
     x = CORPUS.data[:60]
     whole = lstm.loss(net, x[:-1], x[1:], net.zero_state()) / 59 / math.log(2)
     assert lstm.bits_per_char(net, x, chunk=7) == pytest.approx(whole, rel=1e-12)
+    state = (np.full(5, 0.3), np.full(5, -0.2))
+    from_state = lstm.loss(net, x[:-1], x[1:], state) / 59 / math.log(2)
+    assert lstm.bits_per_char(net, x, state, chunk=7) == pytest.approx(from_state, rel=1e-12) != whole
 
 
 class RNN(rnnlib.RNN):
@@ -106,6 +109,11 @@ def test_training_lowers_the_loss_and_calls_on_update():
     assert seen == list(range(1, 301)) and history.smooth_loss.shape == (300,)
     assert history.smooth_loss[-1] < 0.8 * history.smooth_loss[0]
     assert history.best_loss == history.smooth_loss.min() == history.smooth_loss[history.best_update]
+    before, one = lstm.init(CORPUS.K, 16, rng=0), lstm.init(CORPUS.K, 16, rng=0)
+    _, _, (h, c) = lstm.loss_and_gradients(before, *rnnlib.sequence_at(CORPUS.data, 0, 25), before.zero_state())
+    carried = lstm.train(one, CORPUS, updates=1).state  # the state the one update carried out
+    np.testing.assert_array_equal(carried[0], h)
+    np.testing.assert_array_equal(carried[1], c)
 
 
 def test_synthesis_is_seeded_and_in_range():
@@ -123,10 +131,12 @@ def test_run_trains_on_the_first_part_and_measures_the_rest():
     assert result.history.smooth_loss.shape == (50,) and result.seconds > 0
     train_part, rest = CORPUS.split(0.9)
     assert rnnlib.updates_per_epoch(len(train_part), 25) == 9 and len(rest) == 25
-    assert result.held_out_bpc == pytest.approx(lstm.bits_per_char(result.net, rest.data), rel=1e-12)
+    state = result.history.state
+    assert result.held_out_bpc == pytest.approx(lstm.bits_per_char(result.net, rest.data, state), rel=1e-12)
+    assert result.held_out_from_zeros == pytest.approx(lstm.bits_per_char(result.net, rest.data), rel=1e-12)
     end = (49 % 9 + 1) * 25 + 1                 # 9 updates an epoch: update 50 is the 5th of the 6th epoch
     assert result.training_bpc == pytest.approx(
-        lstm.bits_per_char(result.net, train_part.data[end - len(rest.data):end]), rel=1e-12)
+        lstm.bits_per_char(result.net, train_part.data[end - len(rest.data):end], state), rel=1e-12)
 
 
 def test_last_read_is_the_text_the_last_updates_read():
