@@ -310,19 +310,25 @@ def plot_capacity(capacity: dict, models: list, ceiling: float):
         kept = [(p, v) for p, v in means if v <= top]
         if kept:
             ax.plot(*zip(*kept), "-", color=colour, lw=1)
+    left = min(t.parameters for by_seed in capacity.values() for t in by_seed.values())
     for b in models:
         if b.n in (2, 3, 4):
             ax.axhline(b.kneser_ney, color="grey", ls=":", lw=0.8)
-            ax.annotate(f"{b.n}-gram", (list(capacity.values())[0][SEEDS[0]].parameters, b.kneser_ney), fontsize=7,
-                        color="grey", xytext=(0, 2), textcoords="offset points")
-    ax.axhline(ceiling, color="k", lw=0.6)
-    ax.annotate("a uniform guess over the K characters", (list(capacity.values())[0][SEEDS[0]].parameters, ceiling),
-                fontsize=7, xytext=(0, -9), textcoords="offset points")
+            ax.annotate(f"{b.n}-gram", (left, b.kneser_ney), fontsize=7, color="grey", xytext=(0, 2),
+                        textcoords="offset points")
+    highest = max(max(t.held_out_bpc, t.training_bpc) for by_seed in capacity.values() for t in by_seed.values())
+    if highest > ceiling:
+        ax.axhline(ceiling, color="k", lw=0.6)
+        ax.annotate("a uniform guess over the K characters", (left, ceiling), fontsize=7, xytext=(0, -9),
+                    textcoords="offset points")
+    for m, by_seed in capacity.items():
+        ax.annotate(f"m = {m}", (next(iter(by_seed.values())).parameters, min(max(held_out(by_seed).values()), top)),
+                    textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
     ax.set_xscale("log")
-    ax.set_ylim(None, top + 0.25)
+    ax.set_ylim(None, min(highest, top) + 0.3)
     ax.set(xlabel="parameters (log scale)", ylabel="bits per character",
            title="The RNN's bits per character against its size, equal updates")
-    ax.legend(fontsize=8, loc="center right")
+    ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     return fig
 
