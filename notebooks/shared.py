@@ -3,13 +3,16 @@
 character, perplexity and a bits axis (notebooks 2, 4 and 6); the small Table (1, 2, 5 and 6);
 the entropy of a distribution (3 and 5); the finished main run, loaded or trained
 (load_or_train_best: 3, 4 and 5); and the static slider's scaffold with the class that carries
-a widget's static form (the temperature slider of 3, the hidden-unit browser of 5).
+a widget's static form (the temperature slider of 3, the hidden-unit browser of 5); the report's
+scale (SCALE, scaled: how many updates its runs make) and its verdict rule (compare: two settings
+over the same seeds, each seed's value shown).
 """
 
 import html
 import json
 import math
 import numbers
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,3 +185,94 @@ class StaticForm:
 
     def _repr_mimebundle_(self, **kwargs):
         return {**self.widget._repr_mimebundle_(**kwargs), "text/html": self.html}
+
+
+# ----------------------------------------------------------------------------- the report's scale
+
+
+def _scale() -> float:
+    """RNN_REPORT_SCALE, a positive number (default 1): the tests run the notebooks at a fraction."""
+    value = os.environ.get("RNN_REPORT_SCALE", "1")
+    try:
+        return rnnlib.positive_number(float(value), "RNN_REPORT_SCALE")
+    except ValueError:
+        raise ValueError(f"RNN_REPORT_SCALE must be a positive number such as 1 or 0.05, not {value!r}: "
+                         f"set it so, or unset it for the whole report") from None
+
+
+# The one knob every notebook reads: the updates of the report's runs are multiplied by it (1: the report).
+SCALE = _scale()
+
+
+def scaled(updates: int) -> int:
+    """updates times SCALE, at least 1: how many updates a run the report describes as `updates` makes."""
+    return max(1, round(updates * SCALE))
+
+
+# ----------------------------------------------------------------------------- the verdict rule
+
+SEEDS = 3      # every comparison runs seeds rnnlib.DEFAULT_SEED, 1, 2 (at least this many) for each setting
+EDGE = 0.25    # a result within this fraction of the rule's threshold, either side, sits at the edge
+VERDICT_RULE = (
+    f"Every comparison runs the same seeds (at least {SEEDS}) for each setting and shows each seed's value. A "
+    f"difference of the means no larger than the larger of the two settings' seed ranges (highest minus lowest) is "
+    f"no detectable difference; a larger one is a difference. A difference within {EDGE:.0%} of that range, either "
+    f"side, sits at the edge of the rule: too close to call. A single value (the published run) is within the "
+    f"band of the seeds or outside it, and at the edge when it lies within {EDGE:.0%} of the band's width of one "
+    f"of its ends.")
+
+
+def _values(by_seed: dict, name: str) -> np.ndarray:
+    if len(by_seed) < SEEDS:
+        raise ValueError(f"{name} has {len(by_seed)} seeds' values: the verdict rule needs at least {SEEDS}; "
+                         f"run more seeds")
+    values = np.array([float(v) for v in by_seed.values()])
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} has a value that is not finite ({values.tolist()}): compare finite values only")
+    return values
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two settings measured over the same seeds, and the rule's verdict on them (compare)."""
+
+    names: tuple       # the two settings' names
+    values: tuple      # ({seed: value}, {seed: value})
+    difference: float  # mean of the first minus mean of the second
+    threshold: float   # the larger of the two seed ranges
+    verdict: str       # "no detectable difference", "at the edge" or "a difference"
+
+    def words(self, lower: str = "lower") -> str:
+        """The verdict in words that carry no number: what the rule says of the two settings."""
+        a, b = self.names
+        if self.verdict == "a difference":
+            first, second = (a, b) if self.difference < 0 else (b, a)
+            return f"{first} {lower} than {second}: the difference of the means exceeds the seeds' spread"
+        if self.verdict == "at the edge":
+            return (f"{a} against {b} at the edge of the rule: the difference of the means is about the seeds' "
+                    f"spread, too close to call")
+        return f"{a} against {b}: no detectable difference, within the seeds' spread"
+
+    def sentence(self, number: str = "{:.2f}", lower: str = "lower") -> str:
+        """The verdict with every seed's value and the numbers the rule compares."""
+        shown = "; ".join(f"{name}: " + ", ".join(number.format(v) for v in by_seed.values())
+                          for name, by_seed in zip(self.names, self.values))
+        seeds = ", ".join(str(seed) for seed in self.values[0])
+        return (f"{self.words(lower)} (seeds {seeds}; {shown}; difference of the means "
+                f"{number.format(self.difference)}, largest seed range {number.format(self.threshold)}).")
+
+
+def compare(a: dict, b: dict, names=("the first", "the second")) -> Comparison:
+    """The verdict rule (VERDICT_RULE) on two settings measured over the same seeds: a and b map
+    each seed to its value.  Raises ValueError for other seeds, fewer than SEEDS, or a value
+    that is not finite."""
+    if list(a) != list(b):
+        raise ValueError(f"{names[0]} has seeds {list(a)} and {names[1]} {list(b)}: compare the same seeds, "
+                         f"in the same order")
+    va, vb = _values(a, names[0]), _values(b, names[1])
+    difference, threshold = float(va.mean() - vb.mean()), float(max(np.ptp(va), np.ptp(vb)))
+    if abs(abs(difference) - threshold) <= EDGE * threshold:
+        verdict = "at the edge"
+    else:
+        verdict = "a difference" if abs(difference) > threshold else "no detectable difference"
+    return Comparison(tuple(names), (dict(a), dict(b)), difference, threshold, verdict)
