@@ -28,7 +28,8 @@ RNN's 26,180 at m = 100.
     init(K, m, rng=...)                      an LSTM: b, c, U, W, V by name (net.W, net["W"]), views
                                              of one flat vector net.theta, like rnnlib.Params
     loss_and_gradients(net, x, y, state)     (loss, grads keyed like the parameters, state (h, c) after x)
-    numerical_gradients, complex_step_gradients   the gradient checks of rnnlib, for this network
+    numerical_gradients, complex_step_gradients   the gradient checks of rnnlib, for this network, and
+    gradient_errors                          the largest relative error of each parameter's gradient
     bits_per_char(net, x)                    held-out bits per character, as rnnlib.bits_per_char
     train(net, corpus, ...)                  the assignment's training: AdaGrad (rnnlib.AdaGrad),
                                              clipping, seq_length, smooth loss, state carried between
@@ -215,6 +216,15 @@ def complex_step_gradients(net: LSTM, x, y, state, eps: float = 1e-30) -> LSTM:
         grads.theta[i] = loss(z, x, y, state).imag / eps
         z.theta[i] -= 1j * eps
     return grads
+
+
+def gradient_errors(net: LSTM, x, y, state) -> dict:
+    """{name: (largest relative error against centred differences, against the complex step)}: the
+    analytic gradients of loss_and_gradients checked as rnnlib's are (rnnlib.relative_error)."""
+    _, grads, _ = loss_and_gradients(net, x, y, state)
+    centred, complex_step = numerical_gradients(net, x, y, state), complex_step_gradients(net, x, y, state)
+    return {name: (rnnlib.relative_error(grads[name], centred[name]),
+                   rnnlib.relative_error(grads[name], complex_step[name])) for name in grads}
 
 
 # ----------------------------------------------------------------------------- measuring, training, sampling

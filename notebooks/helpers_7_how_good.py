@@ -2,11 +2,10 @@
 network is, held against count-based models (ngram.py) on the same split of the text; what more
 hidden units buy (the capacity runs); and what gates buy (lstm.py at an equal parameter count),
 with the feature correlations of notebook 5 over the LSTM's cells.  Every comparison shows each
-seed and is decided by the report's verdict rule (compare).
+seed and is decided by the report's verdict rule (shared.compare); the runs' updates are scaled by the
+report's scale (shared.scaled).
 """
 
-import math
-import os
 import time
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import rnnlib
 import runs
 from helpers_5_units import WEAK_R2, standardised, text_features
 from rnnlib import Corpus
-from shared import Table, perplexity
+from shared import EDGE, Comparison, Table, bits_axis, compare, perplexity
 
 FRACTION = 0.9            # the first 90 % trains, the last 10 % is held out, as in notebook 6
 SEEDS = (rnnlib.DEFAULT_SEED, 1, 2)
@@ -28,69 +27,15 @@ UPDATES = 10_000          # every network's updates: equal for all, and what the
 ORDERS = range(1, 8)      # the n-gram models' orders
 
 
-# ----------------------------------------------------------------------------- the report's scale and verdict rule
-# (the rule of notebooks/shared.py on the branch that adds it: compare and scaled below are written to be
-# replaced by shared.compare and shared.scaled, which take the same arguments)
-
-EDGE = 0.25
-
-
-def scaled(updates: int) -> int:
-    """updates times RNN_REPORT_SCALE (default 1; the tests run the notebooks at a fraction), at least 1."""
-    scale = rnnlib.positive_number(float(os.environ.get("RNN_REPORT_SCALE", "1")), "RNN_REPORT_SCALE")
-    return max(1, round(updates * scale))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Two settings over the same seeds and the rule's verdict: "no detectable difference" when the
-    difference of the means is no larger than the larger of the two seed ranges, "a difference"
-    beyond it, "at the edge" within EDGE of that range either side."""
-
-    names: tuple
-    values: tuple
-    difference: float  # mean of the first minus mean of the second
-    threshold: float
-    verdict: str
-
-    def sentence(self, number: str = "{:.3f}", lower: str = "lower") -> str:
-        a, b = self.names
-        if self.verdict == "a difference":
-            first, second = (a, b) if self.difference < 0 else (b, a)
-            words = f"{first} {lower} than {second}: the difference of the means exceeds the seeds' spread"
-        elif self.verdict == "at the edge":
-            words = f"{a} against {b} at the edge of the rule: too close to call"
-        else:
-            words = f"{a} against {b}: no detectable difference, within the seeds' spread"
-        shown = "; ".join(f"{name}: " + ", ".join(number.format(v) for v in by_seed.values())
-                          for name, by_seed in zip(self.names, self.values))
-        return (f"{words} (seeds {', '.join(map(str, self.values[0]))}; {shown}; difference of the means "
-                f"{number.format(self.difference)}, largest seed range {number.format(self.threshold)}).")
-
-
-def compare(a: dict, b: dict, names=("the first", "the second")) -> Comparison:
-    """The verdict rule on two settings measured over the same seeds ({seed: value} each)."""
-    if list(a) != list(b) or len(a) < 3:
-        raise ValueError(f"compare the same seeds, at least 3, not {list(a)} and {list(b)}")
-    va, vb = np.array(list(a.values()), dtype=float), np.array(list(b.values()), dtype=float)
-    difference, threshold = float(va.mean() - vb.mean()), float(max(np.ptp(va), np.ptp(vb)))
-    if abs(abs(difference) - threshold) <= EDGE * threshold:
-        verdict = "at the edge"
-    else:
-        verdict = "a difference" if abs(difference) > threshold else "no detectable difference"
-    return Comparison(tuple(names), (dict(a), dict(b)), difference, threshold, verdict)
-
-
 # ----------------------------------------------------------------------------- the runs, in worker processes
 
 
 @dataclass(eq=False)
 class Trained:
-    """One network trained on the first FRACTION of the text: kind ("RNN" or "LSTM"), m, seed, its
-    parameter count, the smooth loss per update, bits per character of the final parameters on the
-    held-out part and on as much of the training text it read last (lstm.last_read), each read from
-    the state its training ended in, and on the held-out part read from a zero state; seconds of
-    training, and its parameters."""
+    """One network trained on the first FRACTION of the text: kind ("RNN" or "LSTM"), m, seed, its parameter
+    count, the smooth loss per update, bits per character of the final parameters on the held-out part and on
+    as much of the training text it read last (lstm.last_read), each read from the state its training ended
+    in, and on the held-out part read from a zero state; seconds of training, and its parameters."""
 
     kind: str
     m: int
@@ -136,8 +81,7 @@ def train_one(kind: str, m: int, seed: int, updates: int, text: str) -> Trained:
 class Runs:
     """Every network this notebook compares, training in worker processes (a runs.Runner) while its
     cells go on: the RNN at each m of CAPACITY and the LSTM at LSTM_M, each with SEEDS, for `updates`
-    updates each; the slowest are submitted first.  result(kind, m) waits for that setting's seeds:
-    {seed: Trained}."""
+    updates each; the slowest are submitted first.  all() waits for them: {(kind, m): {seed: Trained}}."""
 
     def __init__(self, corpus: Corpus, updates: int, workers: int | None = None):
         self.updates, self.runner, self.jobs = updates, runs.Runner(workers=workers), {}
@@ -149,16 +93,12 @@ class Runs:
               f"m = {', '.join(map(str, CAPACITY))} and the LSTM at m = {LSTM_M}, seeds "
               f"{', '.join(map(str, SEEDS))} each.")
 
-    def result(self, kind: str, m: int) -> dict:
+    def all(self) -> dict:
         try:
-            return {seed: self.jobs[kind, m, seed].result() for seed in SEEDS}
-        except KeyboardInterrupt:
+            return {(kind, m): {seed: self.jobs[kind, m, seed].result() for seed in SEEDS} for kind, m in self.settings}
+        except KeyboardInterrupt:  # a stop while waiting stops the workers too
             self.runner.cancel()
             raise
-
-    def all(self) -> dict:
-        """{(kind, m): {seed: Trained}} for every setting."""
-        return {(kind, m): self.result(kind, m) for kind, m in self.settings}
 
 
 def held_out(by_seed: dict) -> dict:
@@ -194,12 +134,10 @@ def baselines(corpus: Corpus, orders=ORDERS) -> list:
     """The n-gram models of each order, counted on the first FRACTION of the text with discounts
     tuned on that part's last tenth, measured on the rest."""
     train_part, rest = corpus.split(FRACTION)
-    n = max(orders)
-    timed = {}
-    for kneser_ney in (True, False):
-        start = time.perf_counter()
-        timed[kneser_ney] = ngram.fit(train_part.data, corpus.K, n, kneser_ney=kneser_ney), time.perf_counter() - start
-    (kn, seconds), (ad, _) = timed[True], timed[False]
+    n, start = max(orders), time.perf_counter()
+    kn = ngram.fit(train_part.data, corpus.K, n)
+    seconds = time.perf_counter() - start
+    ad = ngram.fit(train_part.data, corpus.K, n, kneser_ney=False)
     print(f"n-gram models of orders {min(orders)} to {n}, counted on {train_part.source} ({len(train_part):,} "
           f"characters; the discounts tuned on its last tenth, counted on the rest), measured on {rest.source} "
           f"({len(rest):,}). Counting and tuning every order took {seconds:.1f} s (Kneser-Ney).")
@@ -288,7 +226,7 @@ def capacity_table(capacity: dict) -> Table:
 def plot_capacity(capacity: dict, models: list, ceiling: float):
     """Held-out and training-part bits per character against the parameter count, every seed a point
     and the means joined; a value above ceiling (a uniform guess's bits) is drawn at the top, as a
-    triangle, and named (the means are then left unjoined)."""
+    triangle (capacity_summary names it), and its mean is left unjoined."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4))
@@ -298,15 +236,12 @@ def plot_capacity(capacity: dict, models: list, ceiling: float):
         means = []
         for m, by_seed in capacity.items():
             p = next(iter(by_seed.values())).parameters
-            values = measure(by_seed)
-            ax.plot([p] * len(values), [min(v, top) for v in values.values()], marker, color=colour, ms=4,
-                    alpha=0.7, label=f"{label}, each seed" if not means else None)
-            for seed, v in values.items():
-                if v > top:
-                    ax.plot(p, top, "^", color=colour, ms=7)
-                    ax.annotate(f"m = {m}, seed {seed}: {v:.1f}", (p, top), textcoords="offset points",
-                                xytext=(-6, -12 if colour == "C3" else -24), ha="right", fontsize=7, color=colour)
-            means.append((p, np.mean(list(values.values()))))
+            values = list(measure(by_seed).values())
+            inside, beyond = [v for v in values if v <= top], len([v for v in values if v > top])
+            ax.plot([p] * len(inside), inside, marker, color=colour, ms=4, alpha=0.7,
+                    label=None if means else f"{label}, each seed")
+            ax.plot([p] * beyond, [top] * beyond, "^", color=colour, ms=7)
+            means.append((p, np.mean(values)))
         kept = [(p, v) for p, v in means if v <= top]
         if kept:
             ax.plot(*zip(*kept), "-", color=colour, lw=1)
@@ -337,25 +272,18 @@ def capacity_summary(capacity: dict, ceiling: float) -> list:
     """What more units buy and whether the gap opens, by the rule, and any run whose held-out bits
     exceed ceiling (a uniform guess's); returns the lines."""
     ms = list(capacity)
-    lines = []
-    for m, by_seed in capacity.items():
-        for seed, t in by_seed.items():
-            if t.held_out_bpc > ceiling:
-                lines.append(f"m = {m}, seed {seed}: {t.held_out_bpc:.1f} bits per character held out, worse than a "
-                             f"uniform guess over the characters ({ceiling:.2f}): its seed range decides every "
-                             f"comparison it is in")
-            elif t.held_out_from_zeros > ceiling:
-                lines.append(f"m = {m}, seed {seed}: read from a zero state, the held-out part costs "
-                             f"{t.held_out_from_zeros:.1f} bits per character, worse than a uniform guess "
-                             f"({ceiling:.2f}); read from the state its training ended in, {t.held_out_bpc:.3f}. "
-                             f"From zeros its hidden state settles where training never took it, which is why every "
-                             f"measure here reads from the training's last state")
+    lines = [f"m = {m}, seed {seed} predicts the held-out part worse than a uniform guess ({ceiling:.2f} bits per "
+             f"character) when read from {'the state its training ended in' if t.held_out_bpc > ceiling else 'zeros'}: "
+             f"{t.held_out_bpc:.3f} from that state, {t.held_out_from_zeros:.3f} from zeros. A hidden state can settle "
+             f"where training never took it, which is why every measure here reads from the training's last state"
+             for m, by_seed in capacity.items() for seed, t in by_seed.items()
+             if max(t.held_out_bpc, t.held_out_from_zeros) > ceiling]
     for small, large in zip(ms, ms[1:]):
         c = compare(held_out(capacity[large]), held_out(capacity[small]), (f"m = {large}", f"m = {small}"))
-        lines.append(f"Held out: {c.sentence()}")
+        lines.append(f"Held out: {c.sentence('{:.3f}')}")
     gap = {m: {s: capacity[m][s].held_out_bpc - capacity[m][s].training_bpc for s in SEEDS} for m in ms}
     c = compare(gap[ms[-1]], gap[ms[0]], (f"the gap at m = {ms[-1]}", f"the gap at m = {ms[0]}"))
-    lines.append(f"Held out minus training text: {c.sentence(number='{:+.3f}', lower='smaller')}")
+    lines.append(f"Held out minus training text: {c.sentence('{:+.3f}', lower='smaller')}")
     for line in lines:
         print(f"- {line}")
     return lines
@@ -365,28 +293,21 @@ def capacity_summary(capacity: dict, ceiling: float) -> list:
 
 
 def gradient_check(corpus: Corpus, m: int = 5, n: int = rnnlib.SEQ_LENGTH, seed: int = rnnlib.DEFAULT_SEED) -> Table:
-    """The LSTM's analytic gradients against centred differences in long double and the complex
-    step, at m cells on the text's first n characters, from an LSTM with weights drawn at sigma 0.5
-    and biases too, so that each gate matters."""
+    """lstm.gradient_errors at m cells on the text's first n characters, from an LSTM whose weights and
+    biases are drawn at sigma 0.5, so that each gate matters."""
     net, rng = lstm.init(corpus.K, m, sigma=0.5, rng=seed), np.random.default_rng(seed)
     net.b[...] = rng.normal(0, 0.5, net.b.shape)
-    x, y = corpus.data[:n], corpus.data[1:n + 1]
-    _, grads, _ = lstm.loss_and_gradients(net, x, y, net.zero_state())
-    centred = lstm.numerical_gradients(net, x, y, net.zero_state())
-    complex_step = lstm.complex_step_gradients(net, x, y, net.zero_state())
+    errors = lstm.gradient_errors(net, corpus.data[:n], corpus.data[1:n + 1], net.zero_state())
     extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
-    rows = [[name, grads[name].size, rnnlib.relative_error(grads[name], centred[name]),
-             rnnlib.relative_error(grads[name], complex_step[name])] for name in grads]
-    centred_name = "centred differences, " + ("long double" if extended else "float64 (long double is float64 here)")
-    return Table(["parameter", "entries", centred_name, "complex step"], rows,
+    centred = "centred differences, " + ("long double" if extended else "float64 (long double is float64 here)")
+    return Table(["parameter", "entries", centred, "complex step"],
+                 [[name, net[name].size, *errors[name]] for name in errors],
                  title=f"the LSTM's largest relative error, m = {m}, {n} characters")
 
 
 def plot_smooth_losses(lstms: dict, rnns: dict):
     """Every seed's smooth loss, RNN and LSTM, on one axis."""
     import matplotlib.pyplot as plt
-
-    from shared import bits_axis
 
     fig, ax = plt.subplots(figsize=(9, 4))
     for colour, by_seed in (("C0", rnns), ("C3", lstms)):
@@ -403,24 +324,24 @@ def plot_smooth_losses(lstms: dict, rnns: dict):
 
 def gates_summary(lstms: dict, rnns: dict) -> Comparison:
     c = compare(held_out(lstms), held_out(rnns), ("the LSTM", "the RNN"))
-    print(f"Held out, equal parameters and updates: {c.sentence()}")
+    print(f"Held out, equal parameters and updates: {c.sentence('{:.3f}')}")
     return c
 
 
-def samples(corpus: Corpus, networks: dict, n: int = 300, prime: str = "\n", seed: int = rnnlib.DEFAULT_SEED) -> Table:
-    """n characters at T = 1 from seed `seed`'s network of each kind, after the same prime, with the same draws."""
-    x = corpus.encode(prime)
-    rows = []
+def samples(corpus: Corpus, networks: dict, n: int = 300, prime: str = "\n", seed: int = rnnlib.DEFAULT_SEED) -> dict:
+    """Print n characters at T = 1 from seed `seed`'s network of each kind, after the same prime, with
+    the same draws; return them, {(kind, m): text}."""
+    x, texts = corpus.encode(prime), {}
     for (kind, m), by_seed in networks.items():
         net = by_seed[seed].network(corpus.K)
         if kind == "LSTM":
             _, H, C = lstm.states(net, x[:-1], net.zero_state())
-            text = lstm.synthesize(net, (H[-1], C[-1]), int(x[-1]), n, rng=seed)
+            texts[kind, m] = corpus.decode(lstm.synthesize(net, (H[-1], C[-1]), int(x[-1]), n, rng=seed))
         else:
             h = rnnlib.hidden_states(net, x[:-1], np.zeros(m))[-1]
-            text = rnnlib.synthesize(net, h, int(x[-1]), n, rng=seed)
-        rows.append([f"{kind}, m = {m}, seed {seed}", corpus.decode(text)])
-    return Table(["network", f"{n} characters at T = 1"], rows, title="samples, side by side")
+            texts[kind, m] = corpus.decode(rnnlib.synthesize(net, h, int(x[-1]), n, rng=seed))
+        print(f"{kind}, m = {m}, seed {seed}, {n} characters at T = 1:\n{texts[kind, m]}\n")
+    return texts
 
 
 def cell_features(text: str) -> dict:
@@ -474,12 +395,9 @@ def cell_table(readings: dict) -> Table:
 def cell_summary(readings: dict) -> list:
     """For each feature and each kind of unit: in how many of the networks some unit reaches r² >= WEAK_R2."""
     lines = []
-    groups = {}
-    for (kind, what, seed), found in readings.items():
-        groups.setdefault((kind, what), {})[seed] = found
     for feature in FEATURES:
-        for (kind, what), by_seed in groups.items():
-            r = {seed: found[feature][1] for seed, found in by_seed.items()}
+        for kind, what in dict.fromkeys((kind, what) for kind, what, _ in readings):
+            r = {seed: found[feature][1] for (k, w, seed), found in readings.items() if (k, w) == (kind, what)}
             held = [seed for seed, v in r.items() if v * v >= WEAK_R2]
             edge = [seed for seed, v in r.items() if abs(v * v - WEAK_R2) <= EDGE * WEAK_R2]
             shown_r = ", ".join(f"seed {s} {v:+.2f}" for s, v in r.items())
@@ -522,14 +440,10 @@ def answers(models: list, networks: dict) -> list:
     lines = [
         f"How good the assignment's network is: after {updates:,} updates, {mean:.3f} bits per character held out "
         f"(perplexity {float(perplexity(mean)):.1f}), {nearest_order(models, mean)} of the count-based models.",
-        f"What more units buy at {updates:,} updates: {smallest.sentence()} {largest.sentence()}",
-        f"What gates buy at an equal parameter count and {updates:,} updates: {gates.sentence()}",
+        f"What more units buy at {updates:,} updates: {smallest.sentence('{:.3f}')} {largest.sentence('{:.3f}')}",
+        f"What gates buy at an equal parameter count and {updates:,} updates: {gates.sentence('{:.3f}')}",
     ]
     for line in lines:
         print(f"- {line}")
     return lines
 
-
-def uniform_bits(corpus: Corpus) -> float:
-    """log2 K: the bits per character of a uniform guess over the vocabulary."""
-    return math.log2(corpus.K)

@@ -9,6 +9,7 @@ import helpers_7_how_good as how
 import lstm
 import ngram
 import rnnlib
+import shared
 
 TEXT = ('"Where is it?" asked Harry.\n"Here," said Ron, "under the old table."\nThey looked at it.\n') * 12
 CORPUS = rnnlib.Corpus(TEXT, source="dialogue")
@@ -25,27 +26,16 @@ def by_seed(*values):
     return dict(zip(how.SEEDS, values))
 
 
-def test_the_verdict_rule():
+def test_the_notebook_decides_by_the_reports_rule():
     a, b = by_seed(1.0, 1.1, 1.2), by_seed(2.0, 2.05, 2.1)
+    assert how.compare is shared.compare
     c = how.compare(a, b, ("a", "b"))
     assert (c.verdict, c.difference, c.threshold) == ("a difference", pytest.approx(-0.95), pytest.approx(0.2))
-    assert c.sentence().startswith("a lower than b: the difference of the means exceeds")
-    assert "a: 1.000, 1.100, 1.200; b: 2.000, 2.050, 2.100" in c.sentence()
+    assert c.sentence("{:.3f}").startswith("a lower than b: the difference of the means exceeds")
+    assert "a: 1.000, 1.100, 1.200; b: 2.000, 2.050, 2.100" in c.sentence("{:.3f}")
     assert how.compare(a, by_seed(1.05, 1.15, 1.1), ("a", "b")).verdict == "no detectable difference"
     assert how.compare(a, by_seed(1.3, 1.3, 1.3), ("a", "b")).verdict == "at the edge"   # difference 0.2, range 0.2
     assert how.compare(a, by_seed(1.36, 1.36, 1.36), ("a", "b")).verdict == "a difference"  # 0.26: beyond the edge
-    with pytest.raises(ValueError, match="the same seeds"):
-        how.compare(a, {0: 1.0, 1: 1.0, 3: 1.0})
-
-
-def test_scaled_reads_the_reports_scale(monkeypatch):
-    monkeypatch.delenv("RNN_REPORT_SCALE", raising=False)
-    assert how.scaled(10_000) == 10_000
-    monkeypatch.setenv("RNN_REPORT_SCALE", "0.05")
-    assert how.scaled(10_000) == 500 and how.scaled(3) == 1
-    monkeypatch.setenv("RNN_REPORT_SCALE", "-1")
-    with pytest.raises(ValueError, match="RNN_REPORT_SCALE must be a positive"):
-        how.scaled(10)
 
 
 def test_train_one_is_the_libraries_run_measured_on_both_parts():
@@ -108,11 +98,13 @@ def test_the_tables_and_sentences_show_every_seed(networks, capsys):
                                          [8, 8 * (8 + 2 * CORPUS.K + 1) + CORPUS.K]]
     capsys.readouterr()
     lines = how.capacity_summary(capacity, ceiling=0.0)  # every run above it: each named
-    assert sum("worse than a uniform guess" in line for line in lines) == 6
+    assert sum("worse than a uniform guess (0.00 bits per character) when read from the state its training ended "
+               "in" in line for line in lines) == 6
     from_zeros = {m: {seed: how.Trained(**{**vars(t), "held_out_from_zeros": 99.0}) for seed, t in runs.items()}
                   for m, runs in capacity.items()}
     lines = how.capacity_summary(from_zeros, ceiling=10.0)
-    assert sum("read from a zero state, the held-out part costs 99.0 bits" in line for line in lines) == 6
+    assert sum("when read from zeros: " in line and "99.000 from zeros" in line for line in lines) == 6
+    assert not [line for line in how.capacity_summary(capacity, ceiling=100.0) if "uniform guess" in line]
     assert how.gates_summary(gated, rnn).names == ("the LSTM", "the RNN")
     summary = how.summary_table(models, networks)
     assert [row[0] for row in summary.rows][-3:] == ["LSTM, m = 3", "RNN, m = 8", "RNN, m = 4"]
@@ -131,17 +123,19 @@ def test_the_figures_are_drawn(networks):
     for fig in (how.plot_baselines(models, networks), how.plot_capacity(capacity, models, ceiling=1.0),
                 how.plot_smooth_losses(networks["LSTM", 3], networks["RNN", 8])):
         assert fig.axes
-    off_scale = [text.get_text() for text in how.plot_capacity(capacity, models, ceiling=1.0).axes[0].texts]
-    assert any(text.startswith("m = 4, seed 0:") for text in off_scale)
+    beyond = [line for line in how.plot_capacity(capacity, models, ceiling=1.0).axes[0].lines
+              if line.get_marker() == "^"]  # every run lies beyond a ceiling of 1 bit: each a triangle at the top
+    assert sum(len(line.get_xdata()) for line in beyond) == 2 * 6
+    assert {y for line in beyond for y in line.get_ydata()} == {1.1}
 
 
-def test_samples_come_from_each_network_at_t_1(networks):
-    table = how.samples(CORPUS, {("RNN", 8): networks["RNN", 8], ("LSTM", 3): networks["LSTM", 3]}, n=40)
-    assert [row[0] for row in table.rows] == ["RNN, m = 8, seed 0", "LSTM, m = 3, seed 0"]
-    assert all(len(row[1]) == 40 for row in table.rows)
+def test_samples_come_from_each_network_at_t_1(networks, capsys):
+    texts = how.samples(CORPUS, {("RNN", 8): networks["RNN", 8], ("LSTM", 3): networks["LSTM", 3]}, n=40)
+    assert list(texts) == [("RNN", 8), ("LSTM", 3)] and all(len(text) == 40 for text in texts.values())
+    assert "LSTM, m = 3, seed 0, 40 characters at T = 1:\n" + texts["LSTM", 3] in capsys.readouterr().out
     net = networks["LSTM", 3][0].network(CORPUS.K)
     x = CORPUS.encode("\n")
-    assert table.rows[1][1] == CORPUS.decode(lstm.synthesize(net, net.zero_state(), int(x[0]), 40, rng=0))
+    assert texts["LSTM", 3] == CORPUS.decode(lstm.synthesize(net, net.zero_state(), int(x[0]), 40, rng=0))
 
 
 def test_cell_features_and_the_strongest_unit():
@@ -166,5 +160,6 @@ def test_cell_readings_cover_every_network_and_the_summary_counts_them(networks,
 
 def test_the_lstm_gradient_check_of_the_notebook():
     table = how.gradient_check(CORPUS, m=3, n=8)
-    assert [row[0] for row in table.rows] == ["b", "c", "U", "W", "V"]
+    assert [row[:2] for row in table.rows] == [["b", 12], ["c", CORPUS.K], ["U", 12 * CORPUS.K], ["W", 36],
+                                               ["V", 3 * CORPUS.K]]
     assert max(max(row[2], row[3]) for row in table.rows) < 1e-6

@@ -41,6 +41,15 @@ def test_gradients_match_the_complex_step(seed):
         assert rnnlib.relative_error(grads[name], complex_step[name]) < 1e-10, name
 
 
+def test_gradient_errors_are_both_checks_per_parameter():
+    net, x, y, state = small_case(seed=3)
+    errors = lstm.gradient_errors(net, x, y, state)
+    _, grads, _ = lstm.loss_and_gradients(net, x, y, state)
+    assert list(errors) == list(grads)
+    assert errors["W"][1] == rnnlib.relative_error(grads.W, lstm.complex_step_gradients(net, x, y, state).W)
+    assert all(centred < 1e-6 and complex_step < 1e-10 for centred, complex_step in errors.values())
+
+
 def test_a_wrong_gradient_is_caught():
     net, x, y, state = small_case()
     _, grads, _ = lstm.loss_and_gradients(net, x, y, state)
