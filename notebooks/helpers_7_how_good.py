@@ -25,6 +25,7 @@ CAPACITY = (25, 50, 100, 200)   # the RNN's hidden units
 LSTM_M = 45               # 26,360 parameters at K = 80, against the RNN's 26,180 at m = 100
 UPDATES = 10_000          # every network's updates: equal for all, and what the report's time allows
 ORDERS = range(1, 8)      # the n-gram models' orders
+FEATURES = ("inside quotation marks", "position in the line")   # what Karpathy's LSTM cells follow
 
 
 # ----------------------------------------------------------------------------- the runs, in worker processes
@@ -354,9 +355,6 @@ def cell_features(text: str) -> dict:
     return features
 
 
-FEATURES = ("inside quotation marks", "position in the line")
-
-
 def strongest(values, text: str) -> dict:
     """{feature: (unit, r)} for each of FEATURES, the column of values (n, m) over text (one row a
     character) that correlates most with it, as notebook 5 measures."""
@@ -369,10 +367,11 @@ def strongest(values, text: str) -> dict:
 
 
 def cell_readings(corpus: Corpus, lstms: dict, rnns: dict, length: int = 20_000) -> dict:
-    """{(kind, what, seed): {feature: (unit, r)}} over the held-out part's first `length` characters,
-    read from zeros: the RNN's hidden units, the LSTM's hidden units and its cells."""
-    text = corpus.split(FRACTION)[1].text[:length]
-    x = corpus.encode(text)
+    """{(kind, what, seed): {feature: (unit, r)}} over the held-out part's first `length` characters, read
+    from zeros as notebook 5 reads its passage: the RNN's hidden units, the LSTM's hidden units and its cells."""
+    held = corpus.split(FRACTION)[1]
+    text, x = held.text[:length], held.data[:length]
+    print(f"Read from zeros over the first {len(text):,} characters of {held.source}.")
     readings = {}
     for seed, t in rnns.items():
         rnn = t.network(corpus.K)
