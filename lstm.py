@@ -26,19 +26,23 @@ The parameter count is 4m(m + K + 1) + K(m + 1): at K = 80, m = 45 gives 26,360,
 RNN's 26,180 at m = 100.
 
     init(K, m, rng=...)                      an LSTM: b, c, U, W, V by name (net.W, net["W"]), views
-                                             of one flat vector net.theta, like rnnlib.Params
+                                             of one flat vector net.theta, like rnnlib.Params (and
+                                             still views of it when pickled to another process)
     loss_and_gradients(net, x, y, state)     (loss, grads keyed like the parameters, state (h, c) after x)
     numerical_gradients, complex_step_gradients   the gradient checks of rnnlib, for this network, and
     gradient_errors                          the largest relative error of each parameter's gradient
-    bits_per_char(net, x)                    held-out bits per character, as rnnlib.bits_per_char
+    bits_per_char(net, x, state)             held-out bits per character, as rnnlib.bits_per_char,
+                                             from zeros or from a given state
     train(net, corpus, ...)                  the assignment's training: AdaGrad (rnnlib.AdaGrad),
                                              clipping, seq_length, smooth loss, state carried between
                                              sequences and reset each epoch; it takes the loss function
                                              as an argument, so the tests run rnnlib's RNN through it
-                                             and find rnnlib.train's losses bit for bit
+                                             and find rnnlib.train's losses bit for bit; its History
+                                             keeps the state the last update carried out
     synthesize(net, state, x0, n, ...)       characters drawn as rnnlib.synthesize draws them
     run(m, seed, updates, text, ...)         one training on the first 90 % of a text, measured on the
-                                             rest and on the text it read last (last_read): what the
+                                             rest and on the text it read last (last_read), from the
+                                             state it ended in, and on the rest from zeros: what the
                                              report's worker processes run
 """
 
@@ -94,16 +98,23 @@ class LSTM(Mapping):
         return self.theta.dtype
 
     def astype(self, dtype) -> LSTM:
-        other = LSTM(self.m, self.K, dtype)
-        other.theta[...] = self.theta
-        return other
+        return _from_theta(self.m, self.K, self.theta.astype(dtype))
 
     def copy(self) -> LSTM:
         return self.astype(self.dtype)
 
+    def __reduce__(self):  # pickled as theta, so that the arrays unpickled are views of theta again
+        return _from_theta, (self.m, self.K, self.theta)
+
     def zero_state(self):
         """(h, c): the state each epoch starts from, zeros."""
         return np.zeros(self.m, dtype=self.dtype), np.zeros(self.m, dtype=self.dtype)
+
+
+def _from_theta(m: int, K: int, theta: np.ndarray) -> LSTM:
+    net = LSTM(m, K, theta.dtype)
+    net.theta[...] = theta
+    return net
 
 
 def init(K: int, m: int, sigma: float = SIGMA, rng=None, dtype=np.float64) -> LSTM:

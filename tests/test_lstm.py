@@ -2,6 +2,7 @@
 training loop against rnnlib.train on the vanilla RNN."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -67,6 +68,14 @@ def test_init_names_its_arrays_and_has_the_issues_size():
     assert not net.b.any() and not net.c.any() and net.U.std() == pytest.approx(rnnlib.SIGMA, rel=0.05)
     np.testing.assert_array_equal(lstm.init(80, 45, rng=0).theta, net.theta)
     assert not np.array_equal(lstm.init(80, 45, rng=1).theta, net.theta)
+
+
+def test_a_pickled_lstm_keeps_its_arrays_views_of_theta():
+    net = lstm.init(6, 4, rng=0)
+    again = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(again.theta, net.theta)
+    again.theta[:] = 1.0
+    assert (again.W == 1.0).all() and (again["b"] == 1.0).all() and not (net.W == 1.0).any()
 
 
 def test_the_state_carries_a_sequence_on():
