@@ -126,7 +126,8 @@ def init(K: int, m: int, sigma: float = SIGMA, rng=None, dtype=np.float64) -> LS
 
 
 def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
+    """1 / (1 + exp(-z)), written through tanh so that no z overflows (and complex z goes through)."""
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
 
 
 def states(net: LSTM, x, state):

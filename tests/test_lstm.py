@@ -70,6 +70,12 @@ def test_init_names_its_arrays_and_has_the_issues_size():
     assert not np.array_equal(lstm.init(80, 45, rng=1).theta, net.theta)
 
 
+def test_the_gates_saturate_without_overflow():
+    z = np.array([-1e4, -30.0, 0.0, 30.0, 1e4])
+    with np.errstate(all="raise"):
+        np.testing.assert_allclose(lstm.sigmoid(z), 1 / (1 + np.exp(-np.clip(z, -700, 700))), rtol=1e-15, atol=1e-300)
+
+
 def test_a_pickled_lstm_keeps_its_arrays_views_of_theta():
     net = lstm.init(6, 4, rng=0)
     again = pickle.loads(pickle.dumps(net))
