@@ -26,7 +26,7 @@ The parameter count is 4m(m + K + 1) + K(m + 1): at K = 80, m = 45 gives 26,360,
 RNN's 26,180 at m = 100.
 
     init(K, m, rng=...)                      an LSTM: b, c, U, W, V by name (net.W, net["W"]), views
-                                             of one flat vector net.theta, like rnnlib.Params (and
+                                             of one flat vector net.theta, an rnnlib.Params (and
                                              still views of it when pickled to another process)
     loss_and_gradients(net, x, y, state)     (loss, grads keyed like the parameters, state (h, c) after x)
     numerical_gradients, complex_step_gradients   the gradient checks of rnnlib, for this network, and
@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,15 +58,14 @@ import rnnlib
 from rnnlib import CLIP, ETA, SEQ_LENGTH, SIGMA
 
 
-class LSTM(Mapping):
+class LSTM(rnnlib.Params):
     """b (4m,), c (K,), U (4m, K), W (4m, m), V (K, m): the parameters or their gradients, views into
-    one flat vector theta (so that clipping, AdaGrad and copies are one operation).  cols is None:
-    gradients are dense, which rnnlib.AdaGrad.step reads as a plain step over all of theta."""
-
-    cols = None
+    one flat vector theta (so that clipping, AdaGrad and copies are one operation), laid out as
+    rnnlib.Params lays out the RNN's, whose mapping of the names it keeps.  cols is None: gradients
+    are dense, which rnnlib.AdaGrad.step reads as a plain step over all of theta."""
 
     def __init__(self, m: int, K: int, dtype=np.float64):
-        self.m, self.K = rnnlib.positive_int(m, "m"), rnnlib.positive_int(K, "K")
+        self.m, self.K, self.cols = rnnlib.positive_int(m, "m"), rnnlib.positive_int(K, "K"), None
         shapes = {"b": (4 * m,), "c": (K,), "U": (4 * m, K), "W": (4 * m, m), "V": (K, m)}
         self.theta = np.zeros(sum(math.prod(shape) for shape in shapes.values()), dtype=dtype)
         self._arrays, start = {}, 0
@@ -76,32 +74,11 @@ class LSTM(Mapping):
             start += math.prod(shape)
 
     b = property(lambda self: self._arrays["b"], doc="(4m,) the gates' biases")
-    c = property(lambda self: self._arrays["c"], doc="(K,) output bias")
     U = property(lambda self: self._arrays["U"], doc="(4m, K) input-to-gates weights")
     W = property(lambda self: self._arrays["W"], doc="(4m, m) hidden-to-gates weights")
-    V = property(lambda self: self._arrays["V"], doc="(K, m) hidden-to-output weights")
-
-    def __getitem__(self, name):
-        return self._arrays[name]
-
-    def __iter__(self):
-        return iter(self._arrays)
-
-    def __len__(self):
-        return len(self._arrays)
-
-    def __repr__(self):
-        return f"LSTM(m={self.m}, K={self.K}, {self.theta.size:,} parameters, dtype={self.dtype})"
-
-    @property
-    def dtype(self):
-        return self.theta.dtype
 
     def astype(self, dtype) -> LSTM:
         return _from_theta(self.m, self.K, self.theta.astype(dtype))
-
-    def copy(self) -> LSTM:
-        return self.astype(self.dtype)
 
     def __reduce__(self):  # pickled as theta, so that the arrays unpickled are views of theta again
         return _from_theta, (self.m, self.K, self.theta)
