@@ -39,7 +39,8 @@ RNN's 26,180 at m = 100.
                                              as an argument, so the tests run rnnlib's RNN through it
                                              and find rnnlib.train's losses bit for bit; its History
                                              keeps the state the last update carried out
-    synthesize(net, state, x0, n, ...)       characters drawn as rnnlib.synthesize draws them
+    synthesize(net, state, x0, n, ...)       characters drawn as rnnlib.synthesize draws them, and
+    generate(net, corpus, n, prime=...)      text after a prime, as rnnlib.generate writes it
     run(m, seed, updates, text, ...)         one training on the first 90 % of a text, measured on the
                                              rest and on the text it read last (last_read), from the
                                              state it ended in, and on the rest from zeros: what the
@@ -295,6 +296,15 @@ def synthesize(net: LSTM, state, x0: int, n: int, temperature: float = 1.0, rng=
     return np.array(Y, dtype=np.intp)
 
 
+def generate(net: LSTM, corpus: rnnlib.Corpus, n: int, *, temperature: float = 1.0, prime: str = "\n",
+             rng=None) -> str:
+    """n characters of text that follow `prime`, as rnnlib.generate writes them: the prime's characters
+    run through the network from zeros first, the last of them the first input."""
+    x = corpus.encode(prime)
+    _, H, C = states(net, x[:-1], net.zero_state())
+    return corpus.decode(synthesize(net, (H[-1], C[-1]), int(x[-1]), n, temperature=temperature, rng=rng))
+
+
 def last_read(data, updates: int, seq_length: int, length: int):
     """The last `length` characters (fewer at the start of an epoch) of data that `updates` updates of
     seq_length read, up to the last target of the last update: the training text a run has just read."""
@@ -307,7 +317,7 @@ class Run:
     """What run gives: the settings, the smooth loss, held_out_bpc and training_bpc (the final
     parameters on the held-out part and on as much of the training text last read, last_read, each
     read from the state the training ended in), held_out_from_zeros (the held-out part read from a
-    zero state instead), seconds of training, and the final network (for samples and its cells)."""
+    zero state instead), CPU seconds of training, and the final network (for samples and its cells)."""
 
     m: int
     seed: int
@@ -328,9 +338,9 @@ def run(m: int, seed: int, updates: int, text: str, held_out: float = 0.1, sigma
     corpus = rnnlib.Corpus(text)
     train_part, rest = corpus.split(1 - held_out)
     net = init(corpus.K, m, sigma=sigma, rng=seed)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other work on the machine does not count
     history = train(net, train_part, updates=updates)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     seen = last_read(train_part.data, updates, SEQ_LENGTH, len(rest.data))
     return Run(m, seed, updates, history, bits_per_char(net, rest.data, history.state),
                bits_per_char(net, seen, history.state), bits_per_char(net, rest.data), seconds, net)

@@ -152,6 +152,16 @@ def test_synthesis_is_seeded_and_in_range():
     assert cold[0] == P.argmax()
 
 
+def test_generate_runs_the_prime_through_the_network_then_draws_from_its_state():
+    net, prime = lstm.init(CORPUS.K, 6, sigma=0.5, rng=4), CORPUS.text[:10]
+    x = CORPUS.encode(prime)
+    _, H, C = lstm.states(net, x[:-1], net.zero_state())
+    drawn = lstm.synthesize(net, (H[-1], C[-1]), int(x[-1]), 30, temperature=0.8, rng=5)
+    assert lstm.generate(net, CORPUS, 30, temperature=0.8, prime=prime, rng=5) == CORPUS.decode(drawn)
+    from_zeros = lstm.synthesize(net, net.zero_state(), int(x[-1]), 30, temperature=0.8, rng=5)
+    assert CORPUS.decode(from_zeros) != CORPUS.decode(drawn)  # the prime's first characters set the state
+
+
 def test_run_trains_on_the_first_part_and_measures_the_rest():
     result = lstm.run(8, 0, 50, TEXT)
     assert result.history.smooth_loss.shape == (50,) and result.seconds > 0
