@@ -2,8 +2,9 @@
 network is, held against count-based models (ngram.py) on the same split of the text; what more
 hidden units buy (the capacity runs); and what gates buy (lstm.py at an equal parameter count),
 with the feature correlations of notebook 5 over the LSTM's cells.  Every comparison shows each
-seed and is decided by the report's verdict rule (shared.compare); the runs' updates are scaled by the
-report's scale (shared.scaled).
+seed and is decided by the report's verdict rule (shared.compare); the notebook scales the runs'
+updates (UPDATES) by the report's scale (shared.scaled), and its Summary records the answers to the
+three questions (shared.record_findings), which notebook 8 and the report's abstract print.
 """
 
 import time
@@ -14,16 +15,16 @@ import numpy as np
 import lstm
 import ngram
 import rnnlib
-import runs
-from helpers_5_units import WEAK_R2, standardised, text_features
+from helpers_5_units import WEAK_R2, feature_correlations, text_features
+from report_runs import Background
 from rnnlib import Corpus
-from shared import EDGE, Comparison, Table, bits_axis, compare, perplexity
+from shared import EDGE, Comparison, Table, bits_axis, compare, perplexity, record_findings, subplots
 
 FRACTION = 0.9            # the first 90 % trains, the last 10 % is held out, as in notebook 6
 SEEDS = (rnnlib.DEFAULT_SEED, 1, 2)
 CAPACITY = (25, 50, 100, 200)   # the RNN's hidden units
 LSTM_M = 45               # 26,360 parameters at K = 80, against the RNN's 26,180 at m = 100
-UPDATES = 10_000          # every network's updates: equal for all, and what the report's time allows
+UPDATES = 10_000          # every network's updates (times shared.SCALE): equal for all, what the report's time allows
 ORDERS = range(1, 8)      # the n-gram models' orders
 FEATURES = ("inside quotation marks", "position in the line")   # what Karpathy's LSTM cells follow
 
@@ -36,7 +37,7 @@ class Trained:
     """One network trained on the first FRACTION of the text: kind ("RNN" or "LSTM"), m, seed, its parameter
     count, the smooth loss per update, bits per character of the final parameters on the held-out part and on
     as much of the training text it read last (lstm.last_read), each read from the state its training ended
-    in, and on the held-out part read from a zero state; seconds of training, and its parameters."""
+    in, and on the held-out part read from a zero state; CPU seconds of training, and its parameters."""
 
     kind: str
     m: int
@@ -69,10 +70,10 @@ def train_one(kind: str, m: int, seed: int, updates: int, text: str) -> Trained:
         if state.update == state.total:
             carried.append(state.h)
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the runs and notebooks beside it do not count
     history = rnnlib.train(rnn, train_part, updates=updates, rng=seed, sample_every=None, progress=False,
                            on_update=keep_last_state)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     seen = lstm.last_read(train_part.data, updates, rnnlib.SEQ_LENGTH, len(rest))
     return Trained(kind, m, seed, rnn.theta.size, history.smooth_loss, rnnlib.bits_per_char(rnn, rest.data, carried[0]),
                    rnnlib.bits_per_char(rnn, seen, carried[0]), rnnlib.bits_per_char(rnn, rest.data), seconds,
@@ -80,34 +81,29 @@ def train_one(kind: str, m: int, seed: int, updates: int, text: str) -> Trained:
 
 
 class Runs:
-    """Every network this notebook compares, training in worker processes (a runs.Runner) while its
-    cells go on: the RNN at each m of CAPACITY and the LSTM at LSTM_M, each with SEEDS, for `updates`
-    updates each; the slowest are submitted first.  all() waits for them: {(kind, m): {seed: Trained}}."""
+    """Every network this notebook compares, training in worker processes (report_runs.Background) while
+    its cells go on: the RNN at each m of CAPACITY and the LSTM at LSTM_M, each with SEEDS, for `updates`
+    updates each; the slowest are submitted first.  all() waits for them (a stop while waiting stops
+    them all): {(kind, m): {seed: Trained}}."""
 
     def __init__(self, corpus: Corpus, updates: int, workers: int | None = None):
-        self.updates, self.runner, self.jobs = updates, runs.Runner(workers=workers), {}
+        self.updates, self.background = updates, Background(workers)
         self.settings = [("LSTM", LSTM_M)] + [("RNN", m) for m in sorted(CAPACITY, reverse=True)]
         for kind, m in self.settings:
             for seed in SEEDS:
-                self.jobs[kind, m, seed] = self.runner.submit(train_one, kind, m, seed, updates, corpus.text)
-        print(f"Training {len(self.jobs)} networks in worker processes, {updates:,} updates each: the RNN at "
-              f"m = {', '.join(map(str, CAPACITY))} and the LSTM at m = {LSTM_M}, seeds "
+                self.background.submit((kind, m, seed), train_one, kind, m, seed, updates, corpus.text)
+        print(f"Training {len(self.background.jobs)} networks in worker processes, {updates:,} updates each: the "
+              f"RNN at m = {', '.join(map(str, CAPACITY))} and the LSTM at m = {LSTM_M}, seeds "
               f"{', '.join(map(str, SEEDS))} each.")
 
     def all(self) -> dict:
-        try:
-            return {(kind, m): {seed: self.jobs[kind, m, seed].result() for seed in SEEDS} for kind, m in self.settings}
-        except KeyboardInterrupt:  # a stop while waiting stops the workers too
-            self.runner.cancel()
-            raise
+        return {(kind, m): {seed: self.background.result((kind, m, seed)) for seed in SEEDS}
+                for kind, m in self.settings}
 
 
-def held_out(by_seed: dict) -> dict:
-    return {seed: t.held_out_bpc for seed, t in by_seed.items()}
-
-
-def training(by_seed: dict) -> dict:
-    return {seed: t.training_bpc for seed, t in by_seed.items()}
+def per_seed(by_seed: dict, measure: str = "held_out_bpc") -> dict:
+    """{seed: the run's held-out bits per character}, or another of its measures ("training_bpc")."""
+    return {seed: getattr(t, measure) for seed, t in by_seed.items()}
 
 
 def shown(values) -> str:
@@ -121,7 +117,7 @@ def shown(values) -> str:
 @dataclass(eq=False)
 class Baseline:
     """One n-gram order: its Kneser-Ney and absolute-discounting models' held-out bits per character,
-    the distinct histories it stores, its discounts, and the seconds counting and tuning took."""
+    the distinct histories it stores, its discounts, and the CPU seconds counting and tuning took."""
 
     n: int
     kneser_ney: float
@@ -135,13 +131,13 @@ def baselines(corpus: Corpus, orders=ORDERS) -> list:
     """The n-gram models of each order, counted on the first FRACTION of the text with discounts
     tuned on that part's last tenth, measured on the rest."""
     train_part, rest = corpus.split(FRACTION)
-    n, start = max(orders), time.perf_counter()
+    n, start = max(orders), time.process_time()
     kn = ngram.fit(train_part.data, corpus.K, n)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     ad = ngram.fit(train_part.data, corpus.K, n, kneser_ney=False)
     print(f"n-gram models of orders {min(orders)} to {n}, counted on {train_part.source} ({len(train_part):,} "
           f"characters; the discounts tuned on its last tenth, counted on the rest), measured on {rest.source} "
-          f"({len(rest):,}). Counting and tuning every order took {seconds:.1f} s (Kneser-Ney).")
+          f"({len(rest):,}). Counting and tuning every order took {seconds:.1f} s of CPU (Kneser-Ney).")
     return [Baseline(k, ngram.bits_per_char(kn[k - 1], rest.data), ngram.bits_per_char(ad[k - 1], rest.data),
                      kn[k - 1].contexts, kn[k - 1].discounts, seconds) for k in orders]
 
@@ -150,7 +146,7 @@ def baseline_table(models: list, rnn: dict) -> Table:
     """The n-gram models' held-out bits per character and size, and the RNN (m = 100) below them."""
     rows = [[f"{b.n}-gram", b.kneser_ney, b.absolute, float(perplexity(b.kneser_ney)), f"{b.contexts:,} histories",
              ", ".join(f"{D:.2f}" for D in b.discounts)] for b in models]
-    values = list(held_out(rnn).values())
+    values = list(per_seed(rnn).values())
     first = next(iter(rnn.values()))
     rows.append([f"RNN, m = {first.m} ({len(values)} seeds)", shown(values), "", float(perplexity(np.mean(values))),
                  f"{first.parameters:,} parameters", f"after {len(first.smooth_loss):,} updates"])
@@ -171,7 +167,7 @@ def nearest_order(models: list, bpc: float) -> str:
 
 
 def baseline_summary(models: list, rnn: dict) -> None:
-    values = held_out(rnn)
+    values = per_seed(rnn)
     mean = float(np.mean(list(values.values())))
     first = next(iter(rnn.values()))
     print(f"The RNN (m = {first.m}, {first.parameters:,} parameters) after {len(first.smooth_loss):,} updates: "
@@ -185,9 +181,7 @@ def baseline_summary(models: list, rnn: dict) -> None:
 
 def plot_baselines(models: list, networks: dict):
     """Held-out bits per character of each n-gram order, with every seed of each network as a line."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = subplots(figsize=(9, 4))
     n = [b.n for b in models]
     ax.plot(n, [b.kneser_ney for b in models], "o-", color="k", label="n-gram, Kneser-Ney")
     ax.plot(n, [b.absolute for b in models], "s--", color="grey", ms=4, label="n-gram, absolute discounting")
@@ -202,7 +196,12 @@ def plot_baselines(models: list, networks: dict):
            title="Count-based models and the networks on the same held-out text")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return fig
+    return fig.describe(
+        f"Line chart of held-out bits per character against the n-gram's order n, {n[0]} to {n[-1]}: Kneser-Ney "
+        f"from {models[0].kneser_ney:.2f} to {models[-1].kneser_ney:.2f}, absolute discounting beside it from "
+        f"{models[0].absolute:.2f} to {models[-1].absolute:.2f}; a horizontal line for each seed of "
+        + "; ".join(f"the {kind} at m = {m} ({shown(per_seed(by_seed).values())})"
+                    for (kind, m), by_seed in networks.items()) + ".")
 
 
 # ----------------------------------------------------------------------------- 2 · capacity
@@ -214,13 +213,13 @@ def capacity_table(capacity: dict) -> Table:
     rows = []
     for m, by_seed in capacity.items():
         first = next(iter(by_seed.values()))
-        held, seen = held_out(by_seed), training(by_seed)
+        held, seen = per_seed(by_seed), per_seed(by_seed, "training_bpc")
         gaps = [held[s] - seen[s] for s in by_seed]
         rows.append([m, first.parameters, shown(held.values()), shown(seen.values()), shown(gaps),
                      shown(t.held_out_from_zeros for t in by_seed.values()),
                      float(np.mean([t.seconds for t in by_seed.values()]))])
     return Table(["m", "parameters", "held out, each seed", "training text last read", "held out − training",
-                  "held out, read from zeros", "seconds per run"], rows,
+                  "held out, read from zeros", "CPU seconds per run"], rows,
                  title="the RNN at each m, bits per character", float_format="{:.1f}")
 
 
@@ -228,17 +227,16 @@ def plot_capacity(capacity: dict, models: list, ceiling: float):
     """Held-out and training-part bits per character against the parameter count, every seed a point
     and the means joined; a value above ceiling (a uniform guess's bits) is drawn at the top, as a
     triangle (capacity_summary names it), and its mean is left unjoined."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    top = ceiling + 0.1
-    for label, measure, colour, marker in (("held out", held_out, "C3", "o"),
-                                           ("training text last read, as long", training, "C0", "s")):
-        means = []
+    fig, ax = subplots(figsize=(9, 4))
+    top, joined, above = ceiling + 0.1, {}, 0
+    for label, measure, colour, marker in (("held out", "held_out_bpc", "C3", "o"),
+                                           ("training text last read, as long", "training_bpc", "C0", "s")):
+        means = joined[label] = []
         for m, by_seed in capacity.items():
             p = next(iter(by_seed.values())).parameters
-            values = list(measure(by_seed).values())
+            values = list(per_seed(by_seed, measure).values())
             inside, beyond = [v for v in values if v <= top], len([v for v in values if v > top])
+            above += beyond
             ax.plot([p] * len(inside), inside, marker, color=colour, ms=4, alpha=0.7,
                     label=None if means else f"{label}, each seed")
             ax.plot([p] * beyond, [top] * beyond, "^", color=colour, ms=7)
@@ -258,7 +256,7 @@ def plot_capacity(capacity: dict, models: list, ceiling: float):
         ax.annotate("a uniform guess over the K characters", (left, ceiling), fontsize=7, xytext=(0, -9),
                     textcoords="offset points")
     for m, by_seed in capacity.items():
-        ax.annotate(f"m = {m}", (next(iter(by_seed.values())).parameters, min(max(held_out(by_seed).values()), top)),
+        ax.annotate(f"m = {m}", (next(iter(by_seed.values())).parameters, min(max(per_seed(by_seed).values()), top)),
                     textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
     ax.set_xscale("log")
     ax.set_ylim(None, min(highest, top) + 0.3)
@@ -266,7 +264,13 @@ def plot_capacity(capacity: dict, models: list, ceiling: float):
            title="The RNN's bits per character against its size, equal updates")
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
-    return fig
+    return fig.describe(
+        f"Bits per character against the parameter count (log scale) of the RNN at m = "
+        f"{', '.join(map(str, capacity))}, each seed a point and the means joined: "
+        + "; ".join(f"{label}, means {', '.join(f'{v:.2f}' for _, v in means)}" for label, means in joined.items())
+        + "; dotted lines at the 2-, 3- and 4-gram's held-out bits."
+        + (f" {above} values beyond a uniform guess ({ceiling:.2f} bits) are drawn as triangles at the top."
+           if above else ""))
 
 
 def capacity_summary(capacity: dict, ceiling: float) -> list:
@@ -280,13 +284,12 @@ def capacity_summary(capacity: dict, ceiling: float) -> list:
              for m, by_seed in capacity.items() for seed, t in by_seed.items()
              if max(t.held_out_bpc, t.held_out_from_zeros) > ceiling]
     for small, large in zip(ms, ms[1:]):
-        c = compare(held_out(capacity[large]), held_out(capacity[small]), (f"m = {large}", f"m = {small}"))
+        c = compare(per_seed(capacity[large]), per_seed(capacity[small]), (f"m = {large}", f"m = {small}"))
         lines.append(f"Held out: {c.sentence('{:.3f}')}")
     gap = {m: {s: capacity[m][s].held_out_bpc - capacity[m][s].training_bpc for s in SEEDS} for m in ms}
     c = compare(gap[ms[-1]], gap[ms[0]], (f"the gap at m = {ms[-1]}", f"the gap at m = {ms[0]}"))
     lines.append(f"Held out minus training text: {c.sentence('{:+.3f}', lower='smaller')}")
-    for line in lines:
-        print(f"- {line}")
+    print("\n".join(f"- {line}" for line in lines))
     return lines
 
 
@@ -308,9 +311,7 @@ def gradient_check(corpus: Corpus, m: int = 5, n: int = rnnlib.SEQ_LENGTH, seed:
 
 def plot_smooth_losses(lstms: dict, rnns: dict):
     """Every seed's smooth loss, RNN and LSTM, on one axis."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = subplots(figsize=(9, 4))
     for colour, by_seed in (("C0", rnns), ("C3", lstms)):
         for j, t in enumerate(by_seed.values()):
             ax.plot(np.arange(len(t.smooth_loss)), t.smooth_loss, color=colour, lw=0.9, alpha=0.8,
@@ -320,11 +321,16 @@ def plot_smooth_losses(lstms: dict, rnns: dict):
     bits_axis(ax)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return fig
+    return fig.describe(
+        "Line chart of the smooth loss against the update, every seed's run, on one axis (bits per character on "
+        "the right); at the last update " + "; ".join(
+            f"the {t.kind} at m = {t.m} ({t.parameters:,} parameters) ends at "
+            f"{', '.join(f'{run.smooth_loss[-1]:.1f}' for run in by_seed.values())}"
+            for by_seed in (rnns, lstms) for t in [next(iter(by_seed.values()))]) + ".")
 
 
 def gates_summary(lstms: dict, rnns: dict) -> Comparison:
-    c = compare(held_out(lstms), held_out(rnns), ("the LSTM", "the RNN"))
+    c = compare(per_seed(lstms), per_seed(rnns), ("the LSTM", "the RNN"))
     print(f"Held out, equal parameters and updates: {c.sentence('{:.3f}')}")
     return c
 
@@ -332,15 +338,10 @@ def gates_summary(lstms: dict, rnns: dict) -> Comparison:
 def samples(corpus: Corpus, networks: dict, n: int = 300, prime: str = "\n", seed: int = rnnlib.DEFAULT_SEED) -> dict:
     """Print n characters at T = 1 from seed `seed`'s network of each kind, after the same prime, with
     the same draws; return them, {(kind, m): text}."""
-    x, texts = corpus.encode(prime), {}
+    texts = {}
     for (kind, m), by_seed in networks.items():
-        net = by_seed[seed].network(corpus.K)
-        if kind == "LSTM":
-            _, H, C = lstm.states(net, x[:-1], net.zero_state())
-            texts[kind, m] = corpus.decode(lstm.synthesize(net, (H[-1], C[-1]), int(x[-1]), n, rng=seed))
-        else:
-            h = rnnlib.hidden_states(net, x[:-1], np.zeros(m))[-1]
-            texts[kind, m] = corpus.decode(rnnlib.synthesize(net, h, int(x[-1]), n, rng=seed))
+        generate = lstm.generate if kind == "LSTM" else rnnlib.generate
+        texts[kind, m] = generate(by_seed[seed].network(corpus.K), corpus, n, prime=prime, rng=seed)
         print(f"{kind}, m = {m}, seed {seed}, {n} characters at T = 1:\n{texts[kind, m]}\n")
     return texts
 
@@ -357,13 +358,10 @@ def cell_features(text: str) -> dict:
 
 def strongest(values, text: str) -> dict:
     """{feature: (unit, r)} for each of FEATURES, the column of values (n, m) over text (one row a
-    character) that correlates most with it, as notebook 5 measures."""
-    standard, features, found = standardised(values), cell_features(text), {}
-    for name in FEATURES:
-        r = standard.T @ standardised(features[name]) / len(text)
-        unit = int(np.argmax(np.abs(r)))
-        found[name] = unit, float(r[unit])
-    return found
+    character) that correlates most with it, as notebook 5 measures (feature_correlations)."""
+    r = feature_correlations(values, text, cell_features(text))
+    units = {name: int(np.argmax(np.abs(r[name]))) for name in FEATURES}
+    return {name: (unit, float(r[name][unit])) for name, unit in units.items()}
 
 
 def cell_readings(corpus: Corpus, lstms: dict, rnns: dict, length: int = 20_000) -> dict:
@@ -404,8 +402,7 @@ def cell_summary(readings: dict) -> list:
             if edge:
                 verdict += f", at the threshold's edge for seed(s) {', '.join(map(str, edge))}"
             lines.append(f"{feature}, {kind} {what}: r² >= {WEAK_R2} {verdict} (the strongest per network: {shown_r})")
-    for line in lines:
-        print(f"- {line}")
+    print("\n".join(f"- {line}" for line in lines))
     return lines
 
 
@@ -414,35 +411,37 @@ def cell_summary(readings: dict) -> list:
 
 def summary_table(models: list, networks: dict) -> Table:
     """Every model: held-out bits per character (each seed for the networks), perplexity, what it stores,
-    and its training time."""
+    and its training's CPU time."""
     rows = [[f"{b.n}-gram (Kneser-Ney)", f"{b.kneser_ney:.3f}", float(perplexity(b.kneser_ney)),
              f"{b.contexts:,} histories", f"{b.seconds:.1f} s (all orders, counted once)"] for b in models]
     for (kind, m), by_seed in networks.items():
-        values = list(held_out(by_seed).values())
+        values = list(per_seed(by_seed).values())
         first = next(iter(by_seed.values()))
         seconds = [t.seconds for t in by_seed.values()]
         rows.append([f"{kind}, m = {m}", f"{np.mean(values):.3f} ({shown(values)})", float(perplexity(np.mean(values))),
                      f"{first.parameters:,} parameters",
                      f"{np.mean(seconds):.1f} s per run ({len(first.smooth_loss):,} updates)"])
     return Table(["model", "held-out bits per character (each seed)", "perplexity", "what it stores",
-                  "training time"], rows, title="how good is it: the held-out 10 %", float_format="{:.2f}")
+                  "training time (CPU)"], rows, title="how good is it: the held-out 10 %", float_format="{:.2f}")
 
 
 def answers(models: list, networks: dict) -> list:
-    """The three questions' answers, drawn from the values."""
+    """The three questions' answers, drawn from the values: printed and recorded as this notebook's
+    findings (shared.record_findings), which notebook 8 and the report's abstract print."""
     rnn, ms = networks["RNN", rnnlib.M], sorted(m for kind, m in networks if kind == "RNN")
-    mean = float(np.mean(list(held_out(rnn).values())))
+    values = per_seed(rnn)
+    mean = float(np.mean(list(values.values())))
     updates = len(next(iter(rnn.values())).smooth_loss)
-    largest = compare(held_out(networks["RNN", ms[-1]]), held_out(rnn), (f"m = {ms[-1]}", f"m = {rnnlib.M}"))
-    smallest = compare(held_out(rnn), held_out(networks["RNN", ms[0]]), (f"m = {rnnlib.M}", f"m = {ms[0]}"))
-    gates = compare(held_out(networks["LSTM", LSTM_M]), held_out(rnn), ("the LSTM", "the RNN"))
+    largest = compare(per_seed(networks["RNN", ms[-1]]), per_seed(rnn), (f"m = {ms[-1]}", f"m = {rnnlib.M}"))
+    smallest = compare(per_seed(rnn), per_seed(networks["RNN", ms[0]]), (f"m = {rnnlib.M}", f"m = {ms[0]}"))
+    gates = compare(per_seed(networks["LSTM", LSTM_M]), per_seed(rnn), ("the LSTM", "the RNN"))
     lines = [
         f"How good the assignment's network is: after {updates:,} updates, {mean:.3f} bits per character held out "
-        f"(perplexity {float(perplexity(mean)):.1f}), {nearest_order(models, mean)} of the count-based models.",
+        f"(seeds {', '.join(map(str, values))}: {shown(values.values())}; perplexity {float(perplexity(mean)):.1f}), "
+        f"{nearest_order(models, mean)} of the count-based models.",
         f"What more units buy at {updates:,} updates: {smallest.sentence('{:.3f}')} {largest.sentence('{:.3f}')}",
         f"What gates buy at an equal parameter count and {updates:,} updates: {gates.sentence('{:.3f}')}",
     ]
-    for line in lines:
-        print(f"- {line}")
+    record_findings("7_how_good", lines)
     return lines
 

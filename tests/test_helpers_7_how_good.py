@@ -87,7 +87,7 @@ def test_nearest_order_places_a_value_among_the_orders():
     assert how.nearest_order(models, 4.5) == "no better than the 1-gram"
 
 
-def test_the_tables_and_sentences_show_every_seed(networks, capsys):
+def test_the_tables_and_sentences_show_every_seed(networks, capsys, tmp_path, monkeypatch):
     models = how.baselines(CORPUS, orders=range(1, 4))
     rnn, gated = networks["RNN", 8], networks["LSTM", 3]
     table = how.baseline_table(models, rnn)
@@ -110,9 +110,13 @@ def test_the_tables_and_sentences_show_every_seed(networks, capsys):
     assert [row[0] for row in summary.rows][-3:] == ["LSTM, m = 3", "RNN, m = 8", "RNN, m = 4"]
     monkeypatched = {("RNN", rnnlib.M) if key == ("RNN", 8) else ("LSTM", how.LSTM_M) if key == ("LSTM", 3) else key:
                      value for key, value in networks.items()}
+    monkeypatch.setattr(rnnlib, "RESULTS_DIR", tmp_path)
+    capsys.readouterr()
     answers = how.answers(models, monkeypatched)
-    assert len(answers) == 3 and all("seeds 0, 1, 2" in line for line in answers[1:])
-    assert "after 20 updates" in answers[0]
+    assert len(answers) == 3 and all("seeds 0, 1, 2" in line for line in answers)
+    assert "after 20 updates" in answers[0] and how.shown(how.per_seed(rnn).values()) in answers[0]
+    assert shared.findings()["7_how_good"] == answers  # what notebook 8 and the abstract print
+    assert capsys.readouterr().out == "".join(f"- {line}\n" for line in answers)
 
 
 def test_the_figures_are_drawn(networks):
@@ -120,9 +124,14 @@ def test_the_figures_are_drawn(networks):
     matplotlib.use("Agg")
     models = how.baselines(CORPUS, orders=range(1, 4))
     capacity = {4: networks["RNN", 4], 8: networks["RNN", 8]}
-    for fig in (how.plot_baselines(models, networks), how.plot_capacity(capacity, models, ceiling=1.0),
-                how.plot_smooth_losses(networks["LSTM", 3], networks["RNN", 8])):
-        assert fig.axes
+    figures = (how.plot_baselines(models, networks), how.plot_capacity(capacity, models, ceiling=1.0),
+               how.plot_smooth_losses(networks["LSTM", 3], networks["RNN", 8]))
+    for fig in figures:
+        assert fig.axes and isinstance(fig, shared.DescribedFigure) and fig.alt  # described for screen readers
+    assert how.shown(how.per_seed(networks["LSTM", 3]).values()) in figures[0].alt
+    assert "12 values beyond a uniform guess (1.00 bits)" in figures[1].alt
+    ends = ", ".join(f"{t.smooth_loss[-1]:.1f}" for t in networks["LSTM", 3].values())
+    assert f"the LSTM at m = 3 ({networks['LSTM', 3][0].parameters:,} parameters) ends at {ends}" in figures[2].alt
     beyond = [line for line in how.plot_capacity(capacity, models, ceiling=1.0).axes[0].lines
               if line.get_marker() == "^"]  # every run lies beyond a ceiling of 1 bit: each a triangle at the top
     assert sum(len(line.get_xdata()) for line in beyond) == 2 * 6
