@@ -295,7 +295,7 @@ class Params(Mapping):
     def split_at_U(self, flat=None):
         """theta, or a vector laid out like it (AdaGrad's G), as three views: b and c, U, W and V."""
         flat = self.theta if flat is None else flat
-        start, stop = self.m + self.K, self.m + self.K + self.U.size
+        start, stop = self.b.size + self.K, self.b.size + self.K + self.U.size
         return flat[:start], flat[start:stop].reshape(self.U.shape), flat[stop:]
 
 

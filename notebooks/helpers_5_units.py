@@ -72,11 +72,11 @@ def standardised(A):
     return (A - A.mean(axis=0)) / np.maximum(A.std(axis=0), 1e-12)
 
 
-def feature_correlations(H, text: str) -> dict:
-    """{feature of text_features: (m,) correlation r of each unit's activation with it} over
-    text, whose hidden states are H: (n, m); 0 for a unit or a feature that never changes."""
+def feature_correlations(H, text: str, features: dict | None = None) -> dict:
+    """{feature of text_features (or of `features`, given): (m,) correlation r of each unit's activation
+    with it} over text, whose hidden states are H: (n, m); 0 for a unit or a feature that never changes."""
     Hc = standardised(H)
-    return {name: Hc.T @ standardised(f) / len(f) for name, f in text_features(text).items()}
+    return {name: Hc.T @ standardised(f) / len(f) for name, f in (features or text_features(text)).items()}
 
 
 # A unit whose best correlation with a feature shares less of its variance than NULL_R2 (r² below it)

@@ -1,14 +1,14 @@
 """What several of the report's notebooks use, beside each notebook's own helper module
-(helpers_1_gradient_check.py ... helpers_7_conclusions.py) and report_runs.py: figures as sharp PNGs, each with a
+(helpers_1_gradient_check.py ... helpers_8_conclusions.py) and report_runs.py: figures as sharp PNGs, each with a
 description for readers who cannot see it (DescribedFigure, made by `subplots`); bits per
-character, perplexity and a bits axis (notebooks 2, 4 and 6); the small Table (1, 2, 5 and 6);
+character, perplexity and a bits axis (notebooks 2, 4, 6 and 7); the small Table (1, 2, 5, 6 and 7);
 the finished main run, loaded or trained
 (load_or_train_best: 3, 4 and 5), and a passage of its text from the start of a line (passage: 3
 and 5); and the static slider's scaffold with the class that carries
 a widget's static form (the temperature slider of 3, the hidden-unit browser of 5); the report's
 scale (SCALE, scaled: how many updates its runs make), its verdict rule (compare, band_verdict,
 across_networks: every comparison over the same seeds, each seed's value shown) and its findings
-record (record_findings, findings: each Summary's lines, which notebook 7 and the abstract print).
+record (record_findings, findings: each Summary's lines, which notebook 8 and the abstract print).
 """
 
 import html
@@ -376,7 +376,7 @@ def findings_path(notebook: str) -> Path:
 
 def record_findings(notebook: str, lines: list) -> None:
     """Print a Summary's lines and keep them in the results folder under the notebook's name (e.g.
-    "2_training"), where notebook 7 and the report's abstract read them (findings)."""
+    "2_training"), where notebook 8 and the report's abstract read them (findings)."""
     for line in lines:
         print(f"- {line}")
     path = findings_path(notebook)

@@ -189,7 +189,7 @@ def unique_ids(page: str) -> str:
 
 
 def abstract_cell(notebooks) -> nbformat.NotebookNode | None:
-    """The report's abstract: what the cell tagged "abstract" (notebook 7's conclusions, every
+    """The report's abstract: what the cell tagged "abstract" (notebook 8's conclusions, every
     Summary's findings) printed, as a list under a heading; None if no notebook has that output."""
     for cell in (cell for nb in notebooks for cell in nb.cells if cell.cell_type == "code"):
         if "abstract" in cell.metadata.get("tags", []):

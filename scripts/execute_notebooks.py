@@ -3,10 +3,10 @@ those that do not read each other's results side by side.
 
 Notebook 2 (TRAINS) trains the main run and the seed runs that notebooks 3 to 6 read from the
 results folder, and the last (Conclusions, READS_ALL) prints every other notebook's findings: so
-notebooks 1 and 2 run side by side, then 3 to 6, then 7 (stages).  A stage of several notebooks
-runs each in a process of its own (`python3 execute_notebooks.py NOTEBOOK`), the cores shared
-between their kernels and their runs' workers.  Ctrl-C reaches every one of them, as the stop
-button would: each training saves its last update.
+notebooks 1 and 2 run side by side, then 3 to 7 (7 trains its own runs), then 8 (stages).  A
+stage of several notebooks runs each in a process of its own (`python3 execute_notebooks.py
+NOTEBOOK`), the cores shared between their kernels and their runs' workers.  Ctrl-C reaches every
+one of them, as the stop button would: each training saves its last update.
 """
 
 import asyncio
@@ -23,7 +23,7 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-TRAINS, READS_ALL = "2_training.ipynb", "7_conclusions.ipynb"
+TRAINS, READS_ALL = "2_training.ipynb", "8_conclusions.ipynb"
 STOPPED = 130  # the exit status of a stopped notebook, as a shell gives a process Ctrl-C stopped
 
 

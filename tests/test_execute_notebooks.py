@@ -1,5 +1,5 @@
 """Executing the report's notebooks (scripts/execute_notebooks.py): 1 and 2 side by side, then 3 to
-6, then 7, each stage's notebooks truly at once, each finished after its stage."""
+7, then 8, each stage's notebooks truly at once, each finished after its stage."""
 
 import re
 from pathlib import Path
@@ -30,17 +30,18 @@ def write(folder: Path, name: str, source: str) -> Path:
 
 
 def test_the_stages_run_what_notebook_2_trains_before_its_readers_and_the_conclusions_last():
-    names = ["1_gradient_check", "2_training", "3_synthesis", "4_gradients", "5_units", "6_beyond", "7_conclusions"]
+    names = ["1_gradient_check", "2_training", "3_synthesis", "4_gradients", "5_units", "6_beyond", "7_how_good",
+             "8_conclusions"]
     paths = [Path(f"{name}.ipynb") for name in names]
     assert [[p.stem for p in group] for group in execute_notebooks.stages(paths)] == [
-        names[:2], names[2:6], names[6:]]
+        names[:2], names[2:7], names[7:]]  # 7 trains its own runs: beside 3 to 6, not after them
     assert execute_notebooks.stages(paths[:2]) == [paths[:2]]
     assert execute_notebooks.stages([paths[1]]) == [[paths[1]]]
-    assert execute_notebooks.stages([paths[0], paths[6]]) == [[paths[0]], [paths[6]]]  # no training: no first stage
+    assert execute_notebooks.stages([paths[0], paths[7]]) == [[paths[0]], [paths[7]]]  # no training: no first stage
 
 
 def test_a_stages_notebooks_run_at_once_and_each_is_finished_after_its_stage(tmp_path):
-    stages = [["1_a", "2_training"], ["3_b", "4_c", "5_d"], ["7_conclusions"]]
+    stages = [["1_a", "2_training"], ["3_b", "4_c", "5_d"], ["8_conclusions"]]
     paths = [write(tmp_path, f"{name}.ipynb", HANDSHAKE.format(name=f"{name}.ipynb",
                                                                 others=[o for o in stage if o != name]))
              for stage in stages for name in stage]
@@ -62,7 +63,7 @@ def test_a_notebook_that_fails_beside_others_is_named_and_the_next_stage_does_no
     paths = [write(tmp_path, "2_training.ipynb", "print('trained')"),
              write(tmp_path, "3_b.ipynb", "raise ValueError('a planted fault')"),
              write(tmp_path, "4_c.ipynb", "print('fine')"),
-             write(tmp_path, "7_conclusions.ipynb", "open('conclusions.ran', 'w')")]
+             write(tmp_path, "8_conclusions.ipynb", "open('conclusions.ran', 'w')")]
     with pytest.raises(RuntimeError, match=r"notebooks/3_b.ipynb failed: the error is printed above"):
         execute_notebooks.execute_all(paths, lambda path: None)
     assert "ValueError: a planted fault" in re.sub(r"\x1b\[[0-9;]*m", "", capfd.readouterr().err)  # colours out
