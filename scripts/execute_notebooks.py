@@ -3,8 +3,8 @@ those that do not read each other's results side by side.
 
 Notebook 2 (TRAINS) trains the main run and the seed runs that notebooks 3 to 6 read from the
 results folder, and the last (Conclusions, READS_ALL) prints every other notebook's findings: so
-notebooks 1 and 2 run side by side, then 3 to 7 (7 trains its own runs), then 8 (stages).  A
-stage of several notebooks runs each in a process of its own (`python3 execute_notebooks.py
+notebooks 1, 2 and 7 (which read no other notebook's results) run side by side, then 3 to 6, then 8
+(stages).  A stage of several notebooks runs each in a process of its own (`python3 execute_notebooks.py
 NOTEBOOK`), the cores shared between their kernels and their runs' workers.  Ctrl-C reaches every
 one of them, as the stop button would: each training saves its last update.
 """
@@ -24,6 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 TRAINS, READS_ALL = "2_training.ipynb", "8_conclusions.ipynb"
+READS_NONE = ("1_gradient_check.ipynb", "7_how_good.ipynb")  # read no other notebook's results
 STOPPED = 130  # the exit status of a stopped notebook, as a shell gives a process Ctrl-C stopped
 
 
@@ -32,13 +33,13 @@ class Stopped(Exception):
 
 
 def stages(paths: list) -> list[list]:
-    """The notebooks in groups that run one after the other, each group's side by side: up to and
-    including TRAINS; the others but READS_ALL; READS_ALL.  Empty groups are left out."""
-    names = [path.name for path in paths]
-    first = names.index(TRAINS) + 1 if TRAINS in names else 0
-    last = [path for path in paths[first:] if path.name == READS_ALL]
-    middle = [path for path in paths[first:] if path.name != READS_ALL]
-    return [group for group in (paths[:first], middle, last) if group]
+    """The notebooks in groups that run one after the other, each group's side by side: TRAINS and
+    those that read nothing (READS_NONE), so that they fill the core its main run leaves; the
+    others but READS_ALL; READS_ALL.  Empty groups are left out."""
+    first = [path for path in paths if path.name in (TRAINS, *READS_NONE)]
+    last = [path for path in paths if path.name == READS_ALL]
+    middle = [path for path in paths if path not in first and path not in last]
+    return [group for group in (first, middle, last) if group]
 
 
 def execute(path: Path) -> None:
@@ -92,17 +93,17 @@ def execute_reporting(path: Path) -> None:
 def execute_all(paths: list, finish) -> list:
     """Execute every notebook of paths, stage by stage (stages), and after each stage
     finish(path) -> notebook for each of its notebooks (the report saves them in their static
-    form); returns what finish returned, in order.  Stopped if one was stopped (the stages before
-    it are finished); a notebook that failed otherwise raises (or, run side by side, RuntimeError
-    naming it, its error above)."""
-    finished = []
+    form); returns what finish returned, in the order of paths.  Stopped if one was stopped (the
+    stages before it are finished); a notebook that failed otherwise raises (or, run side by side,
+    RuntimeError naming it, its error above)."""
+    finished = {}
     for group in stages(paths):
         if len(group) == 1:
             execute_reporting(group[0])
         else:
             execute_side_by_side(group)
-        finished += [finish(path) for path in group]
-    return finished
+        finished.update((path, finish(path)) for path in group)
+    return [finished[path] for path in paths]
 
 
 def execute_side_by_side(group: list) -> None:
