@@ -91,7 +91,7 @@ def plot_reach(norms: dict, window: dict, main, *, band=(10, 90)):
     """Left: the median of ||dh_n/dh_{n-k}|| against k for each network, with the band between
     the given percentiles.  Right: sigma_max(W) along the window run at the main run's seq_length, and the main
     run's best and final networks, each at its own update (an axis linear up to 1 update, logarithmic beyond,
-    so that the untrained network at update 0, the first 10,000 updates and the end of the main run all show)."""
+    so that the untrained network at update 0, the window run's updates and the end of the main run all show)."""
     fig, (left, right) = subplots(1, 2, figsize=(11, 4.2), gridspec_kw=dict(width_ratios=(3, 2)))
     medians = {}
     for (label, rows), colour in zip(norms.items(), ("C7", "C1", "C0")):
