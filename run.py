@@ -2,7 +2,7 @@
 """The project's commands, for a machine that has only python3.
 
     python3 run.py report   execute the notebooks (side by side where they can) and write build/report.html
-    python3 run.py test     the tests: pytest, and nbval re-executing every notebook
+    python3 run.py test     the tests: pytest, and nbval re-executing every notebook (a worker per core)
     python3 run.py bench    speed: µs per training update against the plain implementation,
                             and synthesis characters per second
     python3 run.py lab      open the notebooks in JupyterLab (kernels over Unix sockets, notebooks trusted)
@@ -50,7 +50,8 @@ PYTHONS = ((3, 11), (3, 12), (3, 13))
 
 COMMANDS = {
     "report": [str(ROOT / "scripts" / "build_report.py")],
-    "test": ["-m", "pytest"],
+    # a worker process per core, each taking whole files: a notebook's cells run in order in one kernel
+    "test": ["-m", "pytest", "--numprocesses=auto", "--dist=loadfile"],
     "bench": [str(ROOT / "benchmarks" / "bench.py")],
     "lab": [str(ROOT / "scripts" / "lab.py")],
     "serve": [str(ROOT / "scripts" / "serve.py")],

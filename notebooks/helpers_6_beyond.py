@@ -13,6 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import rnnlib
+from helpers_7_how_good import baselines, nearest_order
 from report_runs import HeldOutRun, read_normally
 from rnnlib import RNN, Corpus
 from shared import Table, bits, compare, perplexity, record_findings, subplots
@@ -248,12 +249,27 @@ def kernel_summary(other: dict, seed_losses: dict, marks: int = 4) -> dict:
     return dict(apart=apart, width=width, words=words, updates=n)
 
 
+def among_ngrams(runs: dict, corpus: Corpus) -> dict:
+    """Where the held-out runs' final bits per character (the whole held-out part, read on from the
+    state training reached) fall among notebook 7's count-based models, Kneser-Ney n-grams counted on
+    the same training part: printed; returns the line and the per-seed values."""
+    models = baselines(corpus)
+    values = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs.items()}
+    updates = max(next(iter(runs.values())).held_out_bpc)
+    mean = float(np.mean(list(values.values())))
+    line = (f"After {updates:,} updates, {mean:.3f} bits per character held out (seeds {', '.join(map(str, values))}: "
+            + ", ".join(f"{v:.3f}" for v in values.values()) + f"): {nearest_order(models, mean)} of the "
+            f"Kneser-Ney n-grams counted on the same training part (notebook 7).")
+    print(line)
+    return dict(line=line, values=values)
+
+
 # ----------------------------------------------------------------------------- summary
 
 
-def summary(gap: dict, spread: dict, kernel: dict, dtypes: dict, timing: dict) -> list:
-    """The Summary's lines from what gap_verdict, spread_summary, kernel_summary and dtype_verdict
-    returned, and dtype_runs' times: printed and kept in the findings record."""
+def summary(gap: dict, placed: dict, spread: dict, kernel: dict, dtypes: dict, timing: dict) -> list:
+    """The Summary's lines from what gap_verdict, among_ngrams, spread_summary, kernel_summary and
+    dtype_verdict returned, and dtype_runs' times: printed and kept in the findings record."""
     (_, t64), (_, t32) = timing["float64"], timing["float32"]
     lines = [f"Generalisation: {gap['comparison'].words()} (held-out minus training, over the stretches each "
              f"network reads better than a uniform guess, seeds {', '.join(map(str, gap['comparison'].values[0]))}: "
@@ -261,6 +277,7 @@ def summary(gap: dict, spread: dict, kernel: dict, dtypes: dict, timing: dict) -
              + " bits per character; stretches read worse than a uniform guess, training and held out: "
              + ", ".join(f"seed {seed} {t:.0%} and {h:.0%}" for seed, (t, h) in gap["stuck"].items())
              + "); whether the network's size keeps the gap small is untested.",
+             f"How good: {placed['line']}",
              f"Rounding: {spread.get('words', 'no seeds to set the nudged runs beside')} (nudged standard deviation "
              f"{spread['rounding']:.2f}" + (f", seeds' {spread['seeds']:.2f})." if "seeds" in spread else ")."),
              f"Another BLAS kernel, the same seed, {kernel['updates']:,} updates: {kernel['words']} "

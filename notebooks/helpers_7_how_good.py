@@ -16,7 +16,7 @@ import lstm
 import ngram
 import rnnlib
 from helpers_5_units import WEAK_R2, feature_correlations, text_features
-from report_runs import Background
+from report_runs import HELD_OUT_EPOCHS, Background
 from rnnlib import Corpus
 from shared import EDGE, Comparison, Table, bits_axis, compare, perplexity, record_findings, subplots
 
@@ -438,7 +438,8 @@ def answers(models: list, networks: dict) -> list:
     lines = [
         f"How good the assignment's network is: after {updates:,} updates, {mean:.3f} bits per character held out "
         f"(seeds {', '.join(map(str, values))}: {shown(values.values())}; perplexity {float(perplexity(mean)):.1f}), "
-        f"{nearest_order(models, mean)} of the count-based models.",
+        f"{nearest_order(models, mean)} of the count-based models (notebook 6 places it after {HELD_OUT_EPOCHS} "
+        f"epochs).",
         f"What more units buy at {updates:,} updates: {smallest.sentence('{:.3f}')} {largest.sentence('{:.3f}')}",
         f"What gates buy at an equal parameter count and {updates:,} updates: {gates.sentence('{:.3f}')}",
     ]

@@ -170,10 +170,11 @@ def load_or_train_best(corpus: Corpus, path=None, *, checkpoint=None, m=rnnlib.M
             reason = f"the model there was trained on another text ({saved.source})"
     run = _run_on(checkpoint, corpus)
     if run is None:
+        updates = scaled(epochs * rnnlib.updates_per_epoch(len(corpus.data), rnnlib.SEQ_LENGTH))  # as notebook 2
         print(f"Training on {corpus.source}, as {reason} ({rnnlib.display_path(path)}): m = {m}, "
-              f"{epochs} epochs, seed {seed}.")
-        rnnlib.train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, rng=seed,
-                     checkpoint=checkpoint, finished=path, **train_args)
+              f"{epochs} epochs ({updates:,} updates at the report's scale {SCALE:g}), seed {seed}.")
+        rnnlib.train(RNN.init(corpus.K, m=m, sigma=sigma, rng=seed), corpus, epochs=epochs, updates=updates,
+                     rng=seed, checkpoint=checkpoint, finished=path, **train_args)
         return rnnlib.load_checkpoint(path)
     if run.update < run.total:
         print(f"Finishing the run in {rnnlib.display_path(checkpoint)} (stopped at update {run.update:,} of "

@@ -48,9 +48,14 @@ def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as sockets:  # IPC sockets: the kernel's traffic stays off TCP
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
-        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # then it goes on ignoring Ctrl-C
-        NotebookClient(nb, km=km, timeout=None, record_timing=False, resources={"metadata": {"path": str(path.parent)}},
-                       on_notebook_start=None if ignored else forward_interrupts(km)).execute(cleanup_kc=True)
+        previous = signal.getsignal(signal.SIGINT)
+        ignored = previous is signal.SIG_IGN  # then it goes on ignoring Ctrl-C
+        try:
+            NotebookClient(nb, km=km, timeout=None, record_timing=False,
+                           resources={"metadata": {"path": str(path.parent)}},
+                           on_notebook_start=None if ignored else forward_interrupts(km)).execute(cleanup_kc=True)
+        finally:  # Ctrl-C means again what it meant before, not a stop for a kernel that has ended
+            signal.signal(signal.SIGINT, previous)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # no timings in the committed notebooks
     nbformat.write(nb, path)

@@ -2,6 +2,7 @@
 to 6, then 8, each stage's notebooks truly at once, each finished after its stage."""
 
 import re
+import signal
 from pathlib import Path
 
 import nbformat
@@ -70,3 +71,11 @@ def test_a_notebook_that_fails_beside_others_is_named_and_the_next_stage_does_no
     assert "ValueError: a planted fault" in re.sub(r"\x1b\[[0-9;]*m", "", capfd.readouterr().err)  # colours out
     assert nbformat.read(paths[2], as_version=4).cells[0].outputs[0]["text"] == "fine\n"
     assert not (tmp_path / "conclusions.ran").exists()
+
+
+def test_after_a_notebook_ctrl_c_means_what_it_meant_before(tmp_path):
+    """The stop that execute installs for its kernel goes with it: a Ctrl-C afterwards (while the report
+    is written) is this process's own again, not a signal for a kernel that has ended."""
+    before = signal.getsignal(signal.SIGINT)
+    execute_notebooks.execute(write(tmp_path, "1_a.ipynb", "print('ran')"))
+    assert signal.getsignal(signal.SIGINT) is before

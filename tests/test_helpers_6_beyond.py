@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import helpers_6_beyond as beyond
+import helpers_7_how_good as how_good
 import report_runs
 import rnnlib
 import runs
@@ -200,10 +201,24 @@ def test_the_summary_prints_each_finding_and_records_it(tmp_path, monkeypatch, c
                stuck={0: (0.0, 0.0), 1: (0.44, 0.0), 2: (0.0, 0.0)})
     spread = dict(rounding=0.9, seeds=2.3, words="after 2,000 updates, runs nudged ... spread of the same order")
     kernel = dict(words="another kernel moves the same seed by ...", apart=0.4, width=4.8, updates=20_000)
+    placed = dict(line="After 30 updates, 2.620 bits per character held out ...", values={0: 2.62})
     capsys.readouterr()
-    lines = beyond.summary(gap, spread, kernel, dtypes, {"float64": (None, 2e-4), "float32": (None, 1e-4)})
-    assert len(lines) == 4 and shared.findings()["6_beyond"] == lines
+    lines = beyond.summary(gap, placed, spread, kernel, dtypes, {"float64": (None, 2e-4), "float32": (None, 1e-4)})
+    assert len(lines) == 5 and shared.findings()["6_beyond"] == lines
     assert "no detectable difference" in lines[0] and "-0.010, +0.010, -0.010" in lines[0]
-    assert "untested" in lines[0] and "0.50 times float64's time" in lines[3]
+    assert lines[1] == "How good: " + placed["line"]
+    assert "untested" in lines[0] and "0.50 times float64's time" in lines[4]
     assert "training and held out: seed 0 0% and 0%, seed 1 44% and 0%, seed 2 0% and 0%" in lines[0]
     assert capsys.readouterr().out.splitlines() == [f"- {line}" for line in lines]
+
+
+def test_the_held_out_runs_are_placed_among_notebook_7s_n_grams(small_corpus, capsys):
+    runs = {seed: report_runs.held_out_run(small_corpus, fraction=0.9, epochs=2, m=8, seed=seed, eval_every=5)
+            for seed in range(3)}
+    placed = beyond.among_ngrams(runs, small_corpus)
+    models = how_good.baselines(small_corpus)
+    values = {seed: run.held_out_bpc[max(run.held_out_bpc)] for seed, run in runs.items()}
+    mean = float(np.mean(list(values.values())))
+    assert placed["values"] == values
+    assert f"{mean:.3f} bits per character held out (seeds 0, 1, 2: " in placed["line"]
+    assert how_good.nearest_order(models, mean) in placed["line"] and placed["line"] in capsys.readouterr().out

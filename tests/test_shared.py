@@ -14,8 +14,10 @@ from rnnlib import RNN
 def test_load_or_train_best_trains_once_and_retrains_for_another_text(tmp_path, small_corpus, capsys):
     path = tmp_path / "model.npz"
     first = shared.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
-    assert "as there is no finished model yet" in capsys.readouterr().out and path.is_file()
-    assert first.update == first.total == 2 * rnnlib.updates_per_epoch(len(small_corpus.data), 25)
+    said = capsys.readouterr().out
+    assert "as there is no finished model yet" in said and path.is_file()
+    assert first.update == first.total == shared.scaled(2 * rnnlib.updates_per_epoch(len(small_corpus.data), 25))
+    assert f"({first.total:,} updates at the report's scale {shared.SCALE:g})" in said
     assert rnnlib.load_checkpoint(tmp_path / "training.npz").update == first.update  # the run, beside it
     again = shared.load_or_train_best(small_corpus, path, m=8, epochs=2, progress=False)
     assert capsys.readouterr().out == "" and np.array_equal(again.best.theta, first.best.theta)
