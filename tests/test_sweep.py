@@ -311,8 +311,10 @@ def test_the_readmes_cluster_for_one_machine_listens_on_loopback_only_and_sweeps
         status, out, err = run("sweep", "poems.txt", "--m", "8,12", "--updates", "50", "--scheduler", address,
                                "--out", "readme.csv", cwd=folder)
         assert status == 0 and f"on the Dask cluster at {address}" in out, err
+        # the scheduler, its dashboard, and for each of the 2 workers its nanny, itself and its HTTP port (the
+        # sweep may have finished on the first worker before the second, on a busy machine, was up)
+        wait_for(lambda: len(listening([process.pid for process in processes])) >= 8, "both workers")
         addresses = listening([process.pid for process in processes])
-        # the scheduler, its dashboard, and for each of the 2 workers its nanny, itself and its HTTP port
         assert len(addresses) >= 8 and {host for host, _ in addresses} == {"127.0.0.1"}, addresses
         assert ("127.0.0.1", int(ports["8787"])) in addresses  # the dashboard, where the README says
     finally:
