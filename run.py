@@ -193,6 +193,9 @@ def main(argv):
         sys.exit(__doc__)
     python = ensure_venv()
     command = [str(python), *COMMANDS[argv[0]], *argv[1:]]
+    if argv[0] == "test":  # one BLAS thread each: the test workers share the cores, and OpenBLAS's threads,
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # waiting for a core, would spin
+            os.environ.setdefault(name, "1")
     if argv[0] not in ("train", "sample", "sweep", "check"):  # theirs are paths the user typed, from the user's folder
         os.chdir(ROOT)
     if os.name != "nt":
