@@ -21,7 +21,7 @@ from shared import Table, bits, compare, perplexity, record_findings, subplots
 # ----------------------------------------------------------------------------- does it generalise?
 
 
-def generalisation_table(run: HeldOutRun, updates=(0, 20_000, 60_000)) -> Table:
+def generalisation_table(run: HeldOutRun, updates=(0, 10_000, 20_000, 30_000)) -> Table:
     """Bits per character of the same parameters on the held-out part and on as much training
     text, and the held-out perplexity, at the given updates (those measured) and after the last."""
     held, seen = run.held_out_bpc, run.training_bpc

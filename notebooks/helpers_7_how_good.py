@@ -439,7 +439,7 @@ def answers(models: list, networks: dict) -> list:
         f"How good the assignment's network is: after {updates:,} updates, {mean:.3f} bits per character held out "
         f"(seeds {', '.join(map(str, values))}: {shown(values.values())}; perplexity {float(perplexity(mean)):.1f}), "
         f"{nearest_order(models, mean)} of the count-based models (notebook 6 places it after {HELD_OUT_EPOCHS} "
-        f"epochs).",
+        f"epoch{'s' if HELD_OUT_EPOCHS > 1 else ''}).",
         f"What more units buy at {updates:,} updates: {smallest.sentence('{:.3f}')} {largest.sentence('{:.3f}')}",
         f"What gates buy at an equal parameter count and {updates:,} updates: {gates.sentence('{:.3f}')}",
     ]
