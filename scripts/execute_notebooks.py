@@ -25,6 +25,7 @@ from nbclient.exceptions import CellExecutionError
 
 TRAINS, READS_ALL = "2_training.ipynb", "8_conclusions.ipynb"
 READS_NONE = ("1_gradient_check.ipynb", "7_how_good.ipynb")  # read no other notebook's results
+YIELDING = 10  # the niceness READS_NONE run at beside TRAINS
 STOPPED = 130  # the exit status of a stopped notebook, as a shell gives a process Ctrl-C stopped
 
 
@@ -111,13 +112,22 @@ def execute_all(paths: list, finish) -> list:
     return [finished[path] for path in paths]
 
 
+def yielding() -> None:
+    """In a child before it runs (not on Windows, which has no preexec_fn): a lower priority."""
+    os.nice(YIELDING)
+
+
 def execute_side_by_side(group: list) -> None:
     """The notebooks of group at once, each in a process of its own; Stopped if one was stopped,
     RuntimeError naming those that failed otherwise (their errors printed above)."""
     # one BLAS thread per kernel: the notebooks share the cores, and OpenBLAS's threads, waiting for
     # a core that another notebook holds, would spin rather than compute
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    children = {path: subprocess.Popen([sys.executable, __file__, str(path)], env=env) for path in group}
+    # Those that read nothing yield the cores to the others (nice, inherited by their kernels and workers):
+    # notebook 2's main run, the stage's longest serial work, keeps a core, and they use what it leaves
+    children = {path: subprocess.Popen([sys.executable, __file__, str(path)], env=env,
+                                       preexec_fn=yielding if path.name in READS_NONE and os.name != "nt" else None)
+                for path in group}
     # Ctrl-C reaches the children, which pass it on to their kernels and end when those stop: wait for them
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

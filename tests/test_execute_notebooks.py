@@ -1,6 +1,7 @@
 """Executing the report's notebooks (scripts/execute_notebooks.py): 1, 2 and 7 side by side, then 3
 to 6, then 8, each stage's notebooks truly at once, each finished after its stage."""
 
+import os
 import re
 import signal
 from pathlib import Path
@@ -13,8 +14,9 @@ import execute_notebooks
 # Each notebook of a stage says it started, then waits for the others of its stage: it ends only if
 # they run at the same time (a stage run one after another would wait out the 60 s and fail).
 HANDSHAKE = """\
-import pathlib, time
+import os, pathlib, time
 here, others = pathlib.Path({name!r}), {others!r}
+pathlib.Path(here.stem + ".nice").write_text(str(os.nice(0)))
 pathlib.Path(here.stem + ".started").touch()
 deadline = time.monotonic() + 60
 while not all(pathlib.Path(other + ".started").exists() for other in others):
@@ -59,6 +61,12 @@ def test_a_stages_notebooks_run_at_once_and_each_is_finished_after_its_stage(tmp
         "together with none\n"]
     assert [name for name, _ in finished] == [f"{name}.ipynb" for stage in stages for name in stage]
     assert finished[2][1] == ["1_gradient_check.started", "2_training.started", "7_how_good.started"]  # before 3
+    # those that read nothing yield the cores to notebook 2's main run, and to nothing else
+    nice = {path.stem: int(path.read_text()) for path in tmp_path.glob("*.nice")}
+    ours = os.nice(0)
+    assert nice == {"1_gradient_check": min(19, ours + execute_notebooks.YIELDING), "2_training": ours,
+                    "7_how_good": min(19, ours + execute_notebooks.YIELDING), "3_b": ours, "4_c": ours,
+                    "8_conclusions": ours}
 
 
 def test_a_notebook_that_fails_beside_others_is_named_and_the_next_stage_does_not_run(tmp_path, capfd):
