@@ -10,6 +10,7 @@ one of them, as the stop button would: each training saves its last update.
 """
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,15 +52,31 @@ def execute(path: Path) -> None:
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         previous = signal.getsignal(signal.SIGINT)
         ignored = previous is signal.SIG_IGN  # then it goes on ignoring Ctrl-C
+        forward = None if ignored else forward_interrupts(km)
+
+        def on_start(**kwargs):
+            yield_as_this_process(km)
+            if forward:
+                forward(**kwargs)
+
         try:
             NotebookClient(nb, km=km, timeout=None, record_timing=False,
                            resources={"metadata": {"path": str(path.parent)}},
-                           on_notebook_start=None if ignored else forward_interrupts(km)).execute(cleanup_kc=True)
+                           on_notebook_start=on_start).execute(cleanup_kc=True)
         finally:  # Ctrl-C means again what it meant before, not a stop for a kernel that has ended
             signal.signal(signal.SIGINT, previous)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # no timings in the committed notebooks
     nbformat.write(nb, path)
+
+
+def yield_as_this_process(km: KernelManager) -> None:
+    """Give the kernel's session this process's niceness: where Linux schedules each session as a group
+    (autogroup), a process's own niceness counts only within its group, and the kernel (with its workers)
+    has a session of its own."""
+    if os.name != "nt" and os.nice(0) > 0:
+        with contextlib.suppress(OSError):  # no such file without autogroup
+            Path(f"/proc/{km.provisioner.pid}/autogroup").write_text(str(os.nice(0)))
 
 
 def forward_interrupts(km: KernelManager):
