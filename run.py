@@ -143,9 +143,7 @@ def ensure_venv(venv: Path = VENV, base=None) -> Path:
                      "install it with `sudo apt install python3-venv`, then run this again.")
     print(f"run.py: installing requirements.txt and this project into {venv.relative_to(ROOT)}/ ...",
           flush=True)
-    # --no-compile: Python compiles a module when it is first imported, so the many never imported are
-    # left alone (a third of the time a fresh clone's install takes)
-    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile", "-q"]
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if subprocess.run([*pip, "-r", str(REQUIREMENTS)]).returncode != 0:
         sys.exit("run.py: pip could not install requirements.txt (see its message above); "
                  "fix that and run this again: nothing already installed is lost.")
